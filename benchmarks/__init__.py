@@ -1,0 +1,23 @@
+"""Benchmarks: face-async against the other Python Face API clients, side by side, in one run.
+
+Run ``python -m benchmarks`` (full, manual) or ``python -m benchmarks --smoke`` (seconds, CI).
+The emulator runs in its own process on 127.0.0.1; every client workload runs in a process of
+its own (``benchmarks._worker``), so the CPU time measured is that client's alone.
+
+Scenarios (``--only`` picks a subset):
+
+- ``overhead``: add-face calls with a 20 KB body at zero latency, client CPU per call and calls/s,
+  each as a ratio to raw aiohttp measured in the same run.
+- ``parse``: a 100-face detect response, bytes to objects.
+- ``makespan``: bulk enrollment against a rate-limited, latency-injecting emulator in conflict
+  mode, against the lower bound, with 409s/429s and duplicated/lost faces counted at the emulator.
+- ``scale``: 1k/10k/100k faces through ``enroll()``: wall time and peak RSS.
+- ``faults``: enrollment while the emulator drops connections after committing and answers
+  5xx: duplicated and lost faces per client.
+"""
+
+from __future__ import annotations
+
+SCENARIOS = ("overhead", "parse", "makespan", "scale", "faults")
+
+__all__ = ["SCENARIOS"]

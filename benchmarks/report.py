@@ -1,0 +1,652 @@
+"""results.json -> results.md (tables) and PNG plots (matplotlib, Agg backend).
+
+Every figure is ``median (min-max)`` over the runs; ratios are paired with the baseline measured
+in the same round of the same run. ``python -m benchmarks.report results.json`` re-renders.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks._harness import fmt_num, fmt_summary
+
+TARGETS = {
+    "overhead_cpu_ratio": 1.15,
+    "parse_ratio": 3.0,
+    "makespan_ratio": 1.05,
+    # Our reading of "cost should grow linearly, memory stay flat" between the smallest and the
+    # largest size: CPU per face within 25%, peak RSS within 25%.
+    "scale_cpu_growth": 1.25,
+    "scale_rss_growth": 1.25,
+}
+
+
+def _med(summary: dict[str, Any] | None) -> float | None:
+    if not summary:
+        return None
+    value = summary.get("median")
+    return None if value is None else float(value)
+
+
+def _verdict(value: float | None, target: float) -> str:
+    if value is None:
+        return "n/a"
+    return "met" if value <= target else "**missed**"
+
+
+# ---------------------------------------------------------------------------------------------
+# tables
+
+
+def targets_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "| target | face-async | verdict | peers, same run |",
+        "|---|---|---|---|",
+    ]
+    ovh = results.get("overhead")
+    if ovh and "face-async" in ovh.get("clients", {}):
+        fa = ovh["clients"]["face-async"]
+        peers = ", ".join(
+            f"{name}: {fmt_summary(row['cpu_ratio_to_aiohttp'], 2, 'x')}"
+            for name, row in ovh["clients"].items()
+            if name not in ("face-async", "aiohttp")
+        )
+        lines.append(
+            f"| add-face client CPU ≤ {TARGETS['overhead_cpu_ratio']}x raw aiohttp "
+            f"| {fmt_summary(fa['cpu_ratio_to_aiohttp'], 2, 'x')} "
+            f"| {_verdict(_med(fa['cpu_ratio_to_aiohttp']), TARGETS['overhead_cpu_ratio'])} "
+            f"| {peers or 'n/a'} |"
+        )
+    prs = results.get("parse")
+    if prs and "face-async" in prs.get("parsers", {}):
+        fa = prs["parsers"]["face-async"]
+        peers = ", ".join(
+            f"{name}: {fmt_summary(row['ratio_to_orjson'], 1, 'x')}"
+            for name, row in prs["parsers"].items()
+            if name in ("msrest", "azure-ai-vision-face", "json.loads")
+        )
+        lines.append(
+            f"| detect parse (100 faces) ≤ {TARGETS['parse_ratio']}x `orjson.loads` "
+            f"| {fmt_summary(fa['ratio_to_orjson'], 1, 'x')} "
+            f"| {_verdict(_med(fa['ratio_to_orjson']), TARGETS['parse_ratio'])} "
+            f"| {peers or 'n/a'} |"
+        )
+    msp = results.get("makespan")
+    if msp:
+        for plan_name, plan in msp.get("plans", {}).items():
+            fa = plan["clients"].get("face-async")
+            if not fa:
+                continue
+            clean = _med(fa["duplicated"]) == 0 and _med(fa["lost"]) == 0
+            verdict = _verdict(_med(fa["ratio_to_floor"]), TARGETS["makespan_ratio"])
+            if not clean:
+                verdict = "**missed** (faces duplicated/lost)"
+            peers = ", ".join(
+                f"{name}: {fmt_summary(row['ratio_to_floor'], 2, 'x')}, "
+                f"lost {fmt_num(_med(row['lost']), 0)}, dup {fmt_num(_med(row['duplicated']), 0)}"
+                for name, row in plan["clients"].items()
+                if name != "face-async"
+            )
+            lines.append(
+                f"| enrollment makespan, {plan_name} ({plan['persons']} persons, "
+                f"{plan['faces']} faces) ≤ {TARGETS['makespan_ratio']}x floor, 0 dup, 0 lost "
+                f"| {fmt_summary(fa['ratio_to_floor'], 3, 'x')}, "
+                f"dup {fmt_num(_med(fa['duplicated']), 0)}, lost {fmt_num(_med(fa['lost']), 0)} "
+                f"| {verdict} | {peers or 'n/a'} |"
+            )
+    flt = results.get("faults")
+    if flt and "face-async" in flt.get("clients", {}):
+        fa = flt["clients"]["face-async"]
+        clean = _med(fa["duplicated"]) == 0 and _med(fa["lost"]) == 0
+        worst = max((r["duplicated"] + r["lost"] for r in fa["runs"]), default=0)
+        peers = ", ".join(
+            f"{name}: dup {fmt_num(_med(row['duplicated']), 0)}, "
+            f"lost {fmt_num(_med(row['lost']), 0)}"
+            for name, row in flt["clients"].items()
+            if name != "face-async"
+        )
+        lines.append(
+            f"| exactly once under injected faults ({flt['intended_faces']} faces, "
+            f"{fmt_num(_med(fa['faults_injected']), 0)} faults): 0 duplicated, 0 lost "
+            f"| dup {fmt_num(_med(fa['duplicated']), 0)}, lost {fmt_num(_med(fa['lost']), 0)} "
+            f"| {'met' if clean and worst == 0 else '**missed**'} | {peers or 'n/a'} |"
+        )
+    scl = results.get("scale")
+    if scl and scl.get("sizes"):
+        sizes = scl["sizes"]
+        keys = sorted(sizes, key=lambda k: int(k))
+        small, big = sizes[keys[0]], sizes[keys[-1]]
+        per_small = _med(small["cpu_us_per_face"])
+        per_big = _med(big["cpu_us_per_face"])
+        growth = None if not per_small or per_big is None else per_big / per_small
+        rss_small, rss_big = _med(small["rss_peak_mib"]), _med(big["rss_peak_mib"])
+        rss_growth = None if not rss_small or rss_big is None else rss_big / rss_small
+        linear = growth is not None and growth <= TARGETS["scale_cpu_growth"]
+        flat = rss_growth is not None and rss_growth <= TARGETS["scale_rss_growth"]
+        verdict = "met" if linear and flat else "**missed**"
+        if not (linear and flat):
+            verdict += (
+                " ("
+                + ", ".join(what for what, ok in (("cost", linear), ("memory", flat)) if not ok)
+                + ")"
+            )
+        lines.append(
+            f"| scale {int(keys[0]):,} → {int(keys[-1]):,} faces: linear cost (CPU per face "
+            f"x≤{TARGETS['scale_cpu_growth']}), flat memory (peak RSS x≤"
+            f"{TARGETS['scale_rss_growth']}) "
+            f"| CPU/face x{fmt_num(growth, 2)}; peak RSS "
+            f"{fmt_num(rss_small, 0)} → {fmt_num(rss_big, 0)} MiB "
+            f"| {verdict} | n/a (face-async only) |"
+        )
+    return lines
+
+
+def overhead_table(ovh: dict[str, Any]) -> list[str]:
+    cfg = ovh["config"]
+    lines = [
+        f"{cfg['calls']:,} add-face calls (LargePersonGroup person, {ovh.get('body_bytes', 0):,}"
+        f"-byte JPEG body), {cfg['concurrency']} concurrent, zero latency, after "
+        f"{cfg['warmup']} warm-up calls; each client in its own process, "
+        f"{cfg['runs']} interleaved rounds. CPU = `time.process_time()` of the client process "
+        "(all threads) around the measured calls. Ratios are paired with raw aiohttp in the "
+        "same round.",
+        "",
+        "| client | CPU µs / call | x raw aiohttp | calls / s | x raw aiohttp | errors "
+        "| peak RSS MiB | emulator CPU µs / call |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in ovh["clients"].values():
+        errors = ", ".join(f"{k}: {v}" for k, v in row["errors"].items()) or "0"
+        lines.append(
+            f"| {row['label']} | {fmt_summary(row['cpu_us_per_call'], 0)} "
+            f"| {fmt_summary(row['cpu_ratio_to_aiohttp'], 2, 'x')} "
+            f"| {fmt_summary(row['calls_per_s'], 0)} "
+            f"| {fmt_summary(row['calls_per_s_ratio_to_aiohttp'], 2, 'x')} "
+            f"| {errors} | {fmt_summary(row['rss_peak_mib'], 0)} "
+            f"| {fmt_summary(row.get('emulator_cpu_us_per_call'), 0)} |"
+        )
+    for name, why in ovh.get("na", {}).items():
+        if name not in ovh["clients"]:
+            lines.append(f"| {name} | n/a | | | | {why} | | |")
+    return lines
+
+
+def parse_table(prs: dict[str, Any]) -> list[str]:
+    cfg = prs["config"]
+    lines = [
+        f"A {prs['bytes']:,}-byte detect response of {cfg['faces']} faces (every attribute, 27 "
+        f"landmarks), bytes → objects, one process, parsers interleaved, {cfg['runs']} "
+        'repetitions; GC on. "+ read every field" walks every attribute of the result '
+        "(the generated azure-ai-vision-face models convert lazily, on read); its ratio is to "
+        "`orjson.loads` + the same walk over dicts.",
+        "",
+        "| parser | µs per response | x orjson.loads |",
+        "|---|---|---|",
+    ]
+    for row in prs["parsers"].values():
+        lines.append(
+            f"| {row['label']} | {fmt_summary(row['us'], 0)} "
+            f"| {fmt_summary(row['ratio_to_orjson'], 2, 'x')} |"
+        )
+    for name, why in prs.get("na", {}).items():
+        lines.append(f"| {name} | n/a ({why}) | |")
+    return lines
+
+
+def makespan_tables(msp: dict[str, Any]) -> list[str]:
+    cfg = msp["config"]
+    lines = [
+        f"Emulator: {cfg['latency_s'] * 1000:.0f} ms added to every add-face, conflict mode "
+        f"(a second concurrent add-face on a person gets 409), rate limit {cfg['tps']:g} TPS "
+        f"(429 + Retry-After). Clients at concurrency {cfg['concurrency']}; face-async also "
+        f"with `tps={cfg['tps']:g}`. {cfg['runs']} interleaved runs. Floor = max(max_p faces_p "
+        "x latency, Σfaces / TPS, Σfaces x latency / concurrency); the person creates are "
+        "calls under the same TPS too, hence the second ratio. 409/429 are the emulator's "
+        "answers; duplicated/lost are counted in the emulator's state at the end.",
+        "",
+    ]
+    critical: list[str] = []
+    for plan_name, plan in msp.get("plans", {}).items():
+        lines += [
+            f"**{plan_name}**: {plan['persons']} persons, {plan['faces']:,} faces, at most "
+            f"{plan['max_faces_per_person']} per person; floor {plan['floor_s']:.2f} s "
+            f"(with person creates {plan['floor_with_person_creates_s']:.2f} s)",
+            "",
+            "| client | makespan s | x floor | x floor incl. person creates | 409s | 429s "
+            "| duplicated | lost | extra persons |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in plan["clients"].values():
+            crit = next(
+                (r.get("critical_path") for r in row.get("runs", []) if r.get("critical_path")),
+                None,
+            )
+            if crit:
+                critical.append(
+                    f"- {plan_name}, {row['label']}: the person with the most faces "
+                    f"({crit['faces']}) had its first face confirmed at {crit['first_s']:.2f} s "
+                    f"and its last at {crit['last_s']:.2f} s, "
+                    f"{fmt_num(crit['mean_step_ms'], 0)} ms per face (latency "
+                    f"{cfg['latency_s'] * 1000:.0f} ms) - first run"
+                )
+            lines.append(
+                f"| {row['label']} | {fmt_summary(row['makespan_s'], 2)} "
+                f"| {fmt_summary(row['ratio_to_floor'], 3, 'x')} "
+                f"| {fmt_summary(row['ratio_to_floor_with_person_creates'], 3, 'x')} "
+                f"| {fmt_summary(row['status_409'], 0)} | {fmt_summary(row['status_429'], 0)} "
+                f"| {fmt_summary(row['duplicated'], 0)} | {fmt_summary(row['lost'], 0)} "
+                f"| {fmt_summary(row['extra_persons'], 0)} |"
+            )
+        lines.append("")
+    if critical:
+        lines += ["Critical path (face-async's enrollment events):", "", *critical, ""]
+    for name, why in msp.get("na", {}).items():
+        lines.append(f"- {name}: n/a — {why}")
+    return lines
+
+
+def faults_table(flt: dict[str, Any]) -> list[str]:
+    cfg = flt["config"]
+    kinds = ", ".join(f"{kind} {p:.0%}" for kind, p in cfg["faults"].items())
+    lines = [
+        f"{cfg['persons']} persons x {cfg['faces']} faces, {cfg['latency_s'] * 1000:.0f} ms per "
+        f"add-face, conflict mode, no rate limit; faults injected on add-face only ({kinds}; "
+        "reset_after_commit = the face is stored, then the connection drops without an "
+        f"answer). Same client code as the makespan scenario. {cfg['runs']} runs; duplicated, "
+        "lost and extra persons are counted in the emulator's state at the end.",
+        "",
+        "| client | wall s | faults injected | duplicated | lost | extra persons |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in flt.get("clients", {}).values():
+        lines.append(
+            f"| {row['label']} | {fmt_summary(row['wall_s'], 2)} "
+            f"| {fmt_summary(row['faults_injected'], 0)} | {fmt_summary(row['duplicated'], 0)} "
+            f"| {fmt_summary(row['lost'], 0)} | {fmt_summary(row['extra_persons'], 0)} |"
+        )
+    for name, why in flt.get("na", {}).items():
+        lines.append(f"| {name} | n/a: {why} | | | | |")
+    return lines
+
+
+def scale_table(scl: dict[str, Any]) -> list[str]:
+    cfg = scl["config"]
+    lines = [
+        f"face-async `enroll()` with a lazy source ({cfg['faces_per_person']} faces per person, "
+        f"photos generated on the fly), max_concurrency {cfg['concurrency']}, zero latency, no "
+        f"rate limit; {cfg['runs']} runs per size. RSS before = after start-up, before the "
+        "enrollment; peak = VmHWM (high-water RSS) of the client process.",
+        "",
+        "| faces | wall s | faces / s | client CPU µs / face | emulator CPU µs / face "
+        "| RSS before MiB | peak RSS MiB | duplicated | lost |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in scl.get("sizes", {}).values():
+        lines.append(
+            f"| {row['faces']:,} | {fmt_summary(row['wall_s'], 2)} "
+            f"| {fmt_summary(row['faces_per_s'], 0)} | {fmt_summary(row['cpu_us_per_face'], 0)} "
+            f"| {fmt_summary(row.get('emulator_cpu_us_per_face'), 0)} "
+            f"| {fmt_summary(row['rss_before_mib'], 0)} | {fmt_summary(row['rss_peak_mib'], 0)} "
+            f"| {fmt_summary(row['duplicated'], 0)} | {fmt_summary(row['lost'], 0)} |"
+        )
+    for name, why in scl.get("na", {}).items():
+        lines.append(f"| {name} | n/a: {why} | | | | | | | |")
+    return lines
+
+
+def environment_lines(env: dict[str, Any]) -> list[str]:
+    pk = env.get("packages", {})
+    versions = ", ".join(f"{k} {v}" for k, v in pk.items() if v)
+    missing = ", ".join(k for k, v in pk.items() if not v)
+    lines = [
+        f"- date: {env.get('date_utc')}; commit: {env.get('git_commit') or 'n/a'}",
+        f"- machine: {env.get('cpu_model')}, {env.get('cpu_count')} CPUs "
+        f"({env.get('cpus_usable')} usable), {env.get('memory_gib')} GiB; {env.get('os')}",
+        f"- Python: {env.get('python')}",
+        f"- packages: {versions}",
+        f"- load average (1/5/15 min) at start: {env.get('load_average_start')}, at end: "
+        f"{env.get('load_average_end')}",
+        f"- mode: {env.get('mode')}; total time {fmt_num(env.get('total_s'), 0)} s; CPU "
+        f"pinning: {env.get('pinning', 'off')}",
+    ]
+    if missing:
+        lines.append(f"- not installed: {missing}")
+    return lines
+
+
+def _profiles(results: dict[str, Any]) -> list[str]:
+    lines = []
+    for name in (results.get("overhead") or {}).get("profiles", []):
+        lines.append(f"- [{name}](profiles/{name}): cProfile of the add-face workload")
+    parse_cfg = (results.get("parse") or {}).get("config", {})
+    if parse_cfg.get("profile_path") and Path(parse_cfg["profile_path"]).exists():
+        name = Path(parse_cfg["profile_path"]).name
+        lines.append(f"- [{name}](profiles/{name}): cProfile of face-async's detect parsing")
+    diag = (results.get("scale") or {}).get("diagnostics")
+    if diag:
+        parts = []
+        for variant in ("file_journal", "tracemalloc"):
+            value = diag.get(variant)
+            if isinstance(value, dict):
+                parts.append(
+                    f"{variant.replace('_', ' ')}: peak RSS {value['rss_peak_mib']:.0f} MiB "
+                    f"(from {value['rss_before_mib']:.0f}), {value['wall_s']:.1f} s"
+                )
+            elif value:
+                parts.append(f"{variant}: {value}")
+        lines.append(f"- scale diagnostics at {diag['faces']:,} faces: " + "; ".join(parts))
+        if diag.get("profile"):
+            name = diag["profile"]
+            lines.append(f"- [{name}](profiles/{name}): tracemalloc at the peak of enroll()")
+    return lines
+
+
+def render_markdown(results: dict[str, Any], plots: list[str]) -> str:
+    env = results.get("environment", {})
+    out = [
+        "# face-async benchmarks",
+        "",
+        f"Generated by `{env.get('command', 'python -m benchmarks')}`. Every figure: median "
+        "(min-max) over the runs. The emulator (`python -m face_async.emulator`) runs in its "
+        "own process on 127.0.0.1 and each client in another.",
+        "",
+    ]
+    if env.get("mode") == "smoke":
+        out += [
+            "> **Smoke run**: tiny counts — checks the harness, not the numbers.",
+            "",
+        ]
+    out += ["## Targets", "", *targets_table(results), ""]
+    if "summary.png" in plots:
+        out += ["![summary](summary.png)", ""]
+    if results.get("overhead"):
+        out += ["## 1. Per-call overhead (add face)", "", *overhead_table(results["overhead"]), ""]
+    if results.get("parse"):
+        out += ["## 2. Parsing a detect response", "", *parse_table(results["parse"]), ""]
+    if results.get("makespan"):
+        out += ["## 3. Enrollment makespan", "", *makespan_tables(results["makespan"]), ""]
+    if results.get("scale"):
+        out += ["## 4. Scale", "", *scale_table(results["scale"]), ""]
+    if results.get("faults"):
+        out += ["## 5. Exactly once under faults", "", *faults_table(results["faults"]), ""]
+    profiles = _profiles(results)
+    if profiles:
+        out += [
+            "## Profiles",
+            "",
+            "Untimed extra runs of face-async, for where a target is missed:",
+            "",
+            *profiles,
+            "",
+        ]
+    if results.get("errors"):
+        out += ["## Harness errors", ""]
+        out += [f"- {name}: {msg}" for name, msg in results["errors"].items()]
+        out.append("")
+    out += ["## Environment", "", *environment_lines(env), ""]
+    if plots:
+        out += ["## Plots", ""] + [f"- [{p}]({p})" for p in plots] + [""]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# plots
+
+
+def _errbar(summaries: list[dict[str, Any] | None]) -> tuple[list[float], list[list[float]]]:
+    meds, lo, hi = [], [], []
+    for s in summaries:
+        med = _med(s) or 0.0
+        meds.append(med)
+        lo.append(max(0.0, med - float((s or {}).get("min") or med)))
+        hi.append(max(0.0, float((s or {}).get("max") or med) - med))
+    return meds, [lo, hi]
+
+
+def _plot_overhead(ax: Any, ovh: dict[str, Any]) -> None:
+    rows = list(ovh["clients"].values())
+    meds, err = _errbar([r["cpu_us_per_call"] for r in rows])
+    labels = [r["label"].replace(" (", "\n(") for r in rows]
+    colors = ["#1f77b4" if r["label"] == "face-async" else "#999999" for r in rows]
+    ax.barh(labels, meds, xerr=err, color=colors, capsize=3)
+    base = _med(ovh["clients"].get("aiohttp", {}).get("cpu_us_per_call"))
+    if base:
+        target = base * TARGETS["overhead_cpu_ratio"]
+        ax.axvline(target, color="green", lw=0.8, ls="--", label="target: 1.15x raw aiohttp")
+        ax.legend(fontsize=7, loc="lower right")
+    ax.invert_yaxis()
+    ax.set_xlabel("client CPU µs per add-face call (lower is better)")
+    ax.set_title("1. per-call overhead")
+    for i, r in enumerate(rows):
+        ratio = _med(r["cpu_ratio_to_aiohttp"])
+        if ratio is not None:
+            ax.text(meds[i] + err[1][i], i, f"  {ratio:.2f}x", va="center", fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+
+
+def _plot_parse(ax: Any, prs: dict[str, Any]) -> None:
+    names = [n for n in prs["parsers"] if not n.endswith("+walk")]
+    parse = [prs["parsers"][n]["us"] for n in names]
+    walk = [prs["parsers"].get(n + " +walk", {}).get("us") for n in names]
+    meds_p, err_p = _errbar(parse)
+    meds_w, err_w = _errbar(walk)
+    ys = list(range(len(names)))
+    ax.barh([y - 0.2 for y in ys], meds_p, 0.4, xerr=err_p, label="parse", capsize=2)
+    ax.barh([y + 0.2 for y in ys], meds_w, 0.4, xerr=err_w, label="+ read every field", capsize=2)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(names, fontsize=7)
+    ax.invert_yaxis()
+    base = _med(prs["parsers"].get("orjson.loads", {}).get("us"))
+    if base:
+        ax.axvline(
+            base * TARGETS["parse_ratio"], color="green", lw=0.8, ls="--", label="target: 3x orjson"
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("µs per 100-face detect response (log, lower is better)")
+    ax.set_title("2. parsing")
+    ax.legend(fontsize=7)
+
+
+def _plot_makespan(ax: Any, msp: dict[str, Any]) -> None:
+    plans = list(msp.get("plans", {}).items())
+    clients: list[str] = []
+    for _, plan in plans:
+        for name in plan["clients"]:
+            if name not in clients:
+                clients.append(name)
+    width = 0.8 / max(1, len(clients))
+    for ci, name in enumerate(clients):
+        xs, meds, errs_lo, errs_hi, notes = [], [], [], [], []
+        for pi, (_, plan) in enumerate(plans):
+            row = plan["clients"].get(name)
+            if not row:
+                continue
+            med = _med(row["ratio_to_floor"]) or 0.0
+            xs.append(pi + (ci - (len(clients) - 1) / 2) * width)
+            meds.append(med)
+            errs_lo.append(max(0.0, med - row["ratio_to_floor"]["min"]))
+            errs_hi.append(max(0.0, row["ratio_to_floor"]["max"] - med))
+            notes.append(f"lost {fmt_num(_med(row['lost']), 0)}")
+        bars = ax.bar(xs, meds, width, yerr=[errs_lo, errs_hi], capsize=2, label=name)
+        for bar, note in zip(bars, notes, strict=True):
+            if note != "lost 0":
+                bar.set_hatch("//")  # a fast finish that lost faces is not a result
+        for x, m, hi, note in zip(xs, meds, errs_hi, notes, strict=True):
+            ax.text(x, m + hi + 0.02, note, ha="center", va="bottom", fontsize=6, rotation=90)
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.axhline(TARGETS["makespan_ratio"], color="green", lw=0.8, ls="--", label="target")
+    ax.set_xticks(range(len(plans)))
+    ax.set_xticklabels([f"{n}\n{p['persons']}p/{p['faces']}f" for n, p in plans], fontsize=8)
+    ax.set_ylabel("makespan / floor")
+    ax.set_title("3. enrollment makespan (hatched: faces lost)")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.45)
+    ax.legend(fontsize=6, loc="upper center", ncol=2)
+
+
+def _plot_scale(ax: Any, scl: dict[str, Any]) -> None:
+    rows = sorted(scl.get("sizes", {}).values(), key=lambda r: r["faces"])
+    xs = [r["faces"] for r in rows]
+    meds, err = _errbar([r["wall_s"] for r in rows])
+    ax.errorbar(xs, meds, yerr=err, marker="o", label="wall s", capsize=3)
+    if xs and meds[0] > 0:
+        # Linear growth from the smallest size, for reference.
+        ax.plot(xs, [meds[0] * x / xs[0] for x in xs], ls=":", color="gray", label="linear")
+        ax.legend(fontsize=7, loc="upper left")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("faces enrolled")
+    ax.set_ylabel("wall time s (log)")
+    ax.set_title("4. scale: enroll()")
+    ax2 = ax.twinx()
+    rss, rss_err = _errbar([r["rss_peak_mib"] for r in rows])
+    ax2.errorbar(xs, rss, yerr=rss_err, marker="s", color="tab:red", label="peak RSS MiB")
+    ax2.set_ylabel("peak RSS MiB", color="tab:red")
+    ax2.set_ylim(bottom=0)
+
+
+def _plot_faults(ax: Any, flt: dict[str, Any]) -> None:
+    rows = list(flt.get("clients", {}).values())
+    labels = [r["label"].replace(", ", "\n") for r in rows]
+    ys = list(range(len(rows)))
+    dup = [_med(r["duplicated"]) or 0.0 for r in rows]
+    lost = [_med(r["lost"]) or 0.0 for r in rows]
+    ax.barh([y - 0.2 for y in ys], dup, 0.4, label="duplicated", color="tab:purple")
+    ax.barh([y + 0.2 for y in ys], lost, 0.4, label="lost", color="tab:red")
+    for y, d, lo in zip(ys, dup, lost, strict=True):
+        ax.text(max(d, lo), y, f"  dup {d:.0f} / lost {lo:.0f}", va="center", fontsize=7)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(labels, fontsize=6)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"faces, of {flt.get('intended_faces', '?')} intended (0 is the target)")
+    ax.set_title("5. exactly once under injected faults")
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def _verdict_panel(ax: Any, results: dict[str, Any]) -> None:
+    import textwrap
+
+    lines = ["Targets (face-async, medians):", ""]
+    for row in targets_table(results)[2:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        if len(cells) < 3:
+            continue
+        target, value, verdict = cells[0], cells[1], cells[2].replace("**", "")
+        lines += textwrap.wrap(f"[{verdict}] {target}", 70)
+        lines += textwrap.wrap(f"    -> {value}", 70, subsequent_indent="       ")
+        lines.append("")
+    ax.text(0, 1, "\n".join(lines).replace("`", ""), va="top", fontsize=7, family="monospace")
+
+
+def render_plots(results: dict[str, Any], out_dir: Path) -> list[str]:
+    """Write the PNGs; returns their file names (empty without matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    panels = [
+        ("overhead.png", "overhead", _plot_overhead),
+        ("parse.png", "parse", _plot_parse),
+        ("makespan.png", "makespan", _plot_makespan),
+        ("scale.png", "scale", _plot_scale),
+        ("faults.png", "faults", _plot_faults),
+    ]
+    written = []
+    present = [(f, k, fn) for f, k, fn in panels if results.get(k)]
+    for filename, key, fn in present:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        fn(ax, results[key])
+        fig.tight_layout()
+        fig.savefig(out_dir / filename, dpi=110)
+        plt.close(fig)
+        written.append(filename)
+    if present:
+        cols = 2 if len(present) <= 4 else 3
+        fig, axes = plt.subplots(2, cols, figsize=(7 * cols, 8.5))
+        for ax in axes.flat[len(present) :]:
+            ax.axis("off")
+        if len(present) < axes.size:
+            _verdict_panel(axes.flat[len(present)], results)
+        for ax, (_, key, fn) in zip(axes.flat, present, strict=False):
+            fn(ax, results[key])
+        env = results.get("environment", {})
+        fig.suptitle(
+            f"face-async vs peers — {env.get('cpu_model', '')}, {env.get('cpus_usable')} CPUs, "
+            f"{env.get('python', '')}, {env.get('date_utc', '')}",
+            fontsize=9,
+        )
+        fig.tight_layout()
+        fig.savefig(out_dir / "summary.png", dpi=110)
+        plt.close(fig)
+        written.insert(0, "summary.png")
+    return written
+
+
+def write_report(results: dict[str, Any], out_dir: Path) -> list[str]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    plots = render_plots(results, out_dir)
+    (out_dir / "results.md").write_text(render_markdown(results, plots))
+    return ["results.json", "results.md", *plots]
+
+
+README_START = "<!-- benchmarks:start -->"
+README_END = "<!-- benchmarks:end -->"
+
+
+def readme_block(results: dict[str, Any], results_dir: str = "benchmarks/results") -> str:
+    """The README's benchmark block: the targets table, the summary plot, where to find more."""
+    env = results.get("environment", {})
+    return "\n".join(
+        [
+            README_START,
+            f"Latest full run: {env.get('date_utc')}, {env.get('cpu_model')}, "
+            f"{env.get('cpus_usable')} CPUs, {env.get('python')} (medians, min-max over the runs; "
+            f"every ratio against a baseline measured in the same run). Full tables: "
+            f"[{results_dir}/results.md]({results_dir}/results.md).",
+            "",
+            *targets_table(results),
+            "",
+            f"![benchmarks]({results_dir}/summary.png)",
+            README_END,
+        ]
+    )
+
+
+def update_readme(readme: Path, results: dict[str, Any]) -> bool:
+    """Replace the block between the README markers; False when the markers are missing."""
+    text = readme.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    readme.write_text(text[:start] + readme_block(results) + text[end + len(README_END) :])
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.report [results.json] [--update-readme README.md]``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    readme = None
+    if "--update-readme" in args:
+        at = args.index("--update-readme")
+        readme = Path(args[at + 1])
+        del args[at : at + 2]
+    path = Path(args[0] if args else Path(__file__).parent / "results" / "results.json")
+    results = json.loads(path.read_text())
+    for name in write_report(results, path.parent):
+        print(path.parent / name)
+    if readme is not None:
+        if not update_readme(readme, results):
+            print(f"{readme}: no {README_START} ... {README_END} block; add one first")
+            return 1
+        print(f"updated {readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

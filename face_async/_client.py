@@ -1,0 +1,316 @@
+"""``AsyncFaceClient``: the pool, the state, endpoint views and the resource groups."""
+
+from __future__ import annotations
+
+import ipaddress
+import urllib.request
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+
+import aiohttp
+from yarl import URL
+
+from ._errors import ClientClosedError, FaceValidationError
+from ._regions import region_url
+from ._resources import (
+    FaceListOperations,
+    FaceOperations,
+    LargeFaceListOperations,
+    LargePersonGroupOperations,
+    LargePersonGroupPersonOperations,
+    PersonGroupOperations,
+    PersonGroupPersonOperations,
+    SnapshotOperations,
+)
+from ._retry import RetryPolicy
+from ._transport import ClientStats, Endpoint, TokenProvider, Transport, credential_fingerprint
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["AsyncFaceClient", "ClientStats"]
+
+API_PATH = "/face/v1.0"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_CONNECTIONS = 100
+DEFAULT_MAX_CONNECTIONS_PER_HOST = 64
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_endpoint(endpoint: str, *, allow_insecure_http: bool = False) -> str:
+    """The API base URL (``.../face/v1.0``) for a region name or an endpoint URL.
+
+    Raises FaceValidationError for an unknown region, a malformed URL, or ``http://`` to a
+    host that is not loopback (unless ``allow_insecure_http``).
+    """
+    if not isinstance(endpoint, str) or not endpoint.strip():
+        raise FaceValidationError("endpoint must be a region name or a URL", parameter="endpoint")
+    text = endpoint.strip()
+    if "://" not in text:
+        url_text = region_url(text)
+        if url_text is None:
+            raise FaceValidationError(
+                f"unknown region {text!r}; pass a region such as 'westus' or an https URL",
+                parameter="endpoint",
+            )
+        text = url_text
+    try:
+        url = URL(text)
+    except (ValueError, TypeError) as exc:
+        raise FaceValidationError(f"invalid endpoint URL: {exc}", parameter="endpoint") from None
+    if url.scheme not in ("https", "http") or not url.host:
+        raise FaceValidationError("endpoint URL must be https://host[/path]", parameter="endpoint")
+    if url.user is not None or url.password is not None or url.query_string or url.fragment:
+        raise FaceValidationError(
+            "endpoint URL must not carry credentials, a query or a fragment",
+            parameter="endpoint",
+        )
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        raise FaceValidationError(
+            f"refusing plain http:// to non-loopback host {url.host!r}; use https or "
+            "allow_insecure_http=True",
+            parameter="endpoint",
+        )
+    base = str(url.with_path(url.path.rstrip("/"))).rstrip("/")
+    if not base.endswith(API_PATH):
+        base += API_PATH
+    return base
+
+
+def proxy_for(base_url: str) -> str | None:
+    """The proxy from HTTP(S)_PROXY / NO_PROXY for this endpoint (resolved once, not per call).
+
+    Loopback endpoints never go through a proxy.
+    """
+    url = URL(base_url)
+    host = url.host or ""
+    if _is_loopback(host):
+        return None
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(url.scheme or "https")
+    if not proxy:
+        return None
+    if urllib.request.proxy_bypass(host):
+        return None
+    return proxy
+
+
+class AsyncFaceClient:
+    """An asyncio client for the Azure Face API v1.0.
+
+    ``endpoint`` is a region name ("westus") or an https URL (plain http only for loopback or
+    with ``allow_insecure_http``). Pass exactly one of ``key`` (subscription key) and
+    ``token_provider`` (an async callable returning an Azure AD bearer token; it should cache).
+    One aiohttp session and connection pool serve this client and every view from
+    :meth:`with_endpoint`; pass ``session`` to use your own (never closed here). ``timeout``
+    (seconds or ``aiohttp.ClientTimeout``) applies to each attempt and can be overridden per
+    call; ``retry`` sets the retry policy; ``tps`` caps calls per second to this endpoint and
+    credential across all coroutines.
+
+    Use ``async with`` or call :meth:`aclose`. Raises FaceValidationError for bad arguments
+    (before any request) and ClientClosedError on use after close.
+    """
+
+    face: FaceOperations
+    person_groups: PersonGroupOperations
+    person_group_persons: PersonGroupPersonOperations
+    large_person_groups: LargePersonGroupOperations
+    large_person_group_persons: LargePersonGroupPersonOperations
+    face_lists: FaceListOperations
+    large_face_lists: LargeFaceListOperations
+    snapshots: SnapshotOperations
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        key: str | None = None,
+        token_provider: TokenProvider | None = None,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
+        tps: float | None = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        _check_credential(key, token_provider)
+        if isinstance(timeout, (int, float)) and not timeout > 0:
+            raise FaceValidationError("timeout must be > 0 seconds", parameter="timeout")
+        if max_connections < 0 or max_connections_per_host < 0:
+            raise FaceValidationError(
+                "connection limits must be >= 0 (0 = unlimited)", parameter="max_connections"
+            )
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise FaceValidationError(
+                "session must be an aiohttp.ClientSession", parameter="session"
+            )
+        base_url = resolve_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
+        transport = Transport(
+            session=session,
+            timeout=timeout,
+            retry=retry,
+            max_connections=max_connections,
+            max_connections_per_host=max_connections_per_host,
+        )
+        self._allow_insecure_http = allow_insecure_http
+        self._is_view = False
+        self._bind(transport, _make_endpoint(transport, base_url, key, token_provider, tps))
+
+    def _bind(self, transport: Transport, endpoint: Endpoint) -> None:
+        self._transport = transport
+        self._endpoint = endpoint
+        self.face = FaceOperations(transport, endpoint)
+        self.person_groups = PersonGroupOperations(transport, endpoint)
+        self.person_group_persons = PersonGroupPersonOperations(transport, endpoint)
+        self.large_person_groups = LargePersonGroupOperations(transport, endpoint)
+        self.large_person_group_persons = LargePersonGroupPersonOperations(transport, endpoint)
+        self.face_lists = FaceListOperations(transport, endpoint)
+        self.large_face_lists = LargeFaceListOperations(transport, endpoint)
+        self.snapshots = SnapshotOperations(transport, endpoint)
+
+    def with_endpoint(
+        self,
+        endpoint: str,
+        *,
+        key: str | None = None,
+        token_provider: TokenProvider | None = None,
+        tps: float | None = None,
+    ) -> AsyncFaceClient:
+        """A view of this client bound to another endpoint and/or credential.
+
+        The view shares the session and pool, the retry policy, the stats and the state of
+        this client; closing it is a no-op (close the client that created it). Without a
+        credential, the view keeps this client's. Raises FaceValidationError, and
+        ClientClosedError if this client is closed.
+        """
+        self._transport_or_closed()
+        base_url = resolve_endpoint(endpoint, allow_insecure_http=self._allow_insecure_http)
+        if key is None and token_provider is None:
+            current = self._endpoint
+            key = current._secret.decode() if current._secret else None
+            token_provider = current._token_provider
+        else:
+            _check_credential(key, token_provider)
+        view = object.__new__(AsyncFaceClient)
+        view._allow_insecure_http = self._allow_insecure_http
+        view._is_view = True
+        view._bind(
+            self._transport, _make_endpoint(self._transport, base_url, key, token_provider, tps)
+        )
+        return view
+
+    def _transport_or_closed(self) -> Transport:
+        if self._transport.state == "closed":
+            raise ClientClosedError("the client is closed")
+        return self._transport
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The endpoint (base URL, credential, rate gate) this client or view is bound to."""
+        return self._endpoint
+
+    @property
+    def transport(self) -> Transport:
+        """The shared request path (for resources and advanced use)."""
+        return self._transport
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters: requests, retries, rate_limited, server_errors, outcome_unknown, ..."""
+        return self._transport.stats
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy of this client (shared by its views)."""
+        return self._transport.retry
+
+    @property
+    def state(self) -> Literal["unopened", "open", "closed"]:
+        """Lifecycle: "unopened" until first use or ``async with``, then "open", "closed"."""
+        return self._transport.state
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client (or a view's parent) is closed."""
+        return self._transport.state == "closed"
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The aiohttp session in use (None until opened)."""
+        return self._transport.session
+
+    async def open(self) -> Self:
+        """Create the session now instead of at the first call; raises ClientClosedError."""
+        self._transport.open()
+        return self
+
+    async def aclose(self) -> None:
+        """Close the client and its session (unless the session was passed in).
+
+        A view does nothing: it does not own the pool. Safe to call twice.
+        """
+        if not self._is_view:
+            await self._transport.close()
+
+    close = aclose
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        kind = "view of AsyncFaceClient" if self._is_view else "AsyncFaceClient"
+        return (
+            f"<{kind} endpoint={self._endpoint.base_url!r} auth={self._endpoint.auth!r} "
+            f"state={self._transport.state!r}>"
+        )
+
+
+def _check_credential(key: str | None, token_provider: TokenProvider | None) -> None:
+    if (key is None) == (token_provider is None):
+        raise FaceValidationError("pass exactly one of key= and token_provider=", parameter="key")
+    if key is not None and (
+        not isinstance(key, str)
+        or not key
+        or not key.isascii()
+        or not key.isprintable()
+        or any(ch.isspace() for ch in key)
+    ):
+        # The message never quotes the key.
+        raise FaceValidationError(
+            "key must be a non-empty string of printable ASCII without spaces", parameter="key"
+        )
+    if token_provider is not None and not callable(token_provider):
+        raise FaceValidationError(
+            "token_provider must be an async callable returning a token",
+            parameter="token_provider",
+        )
+
+
+def _make_endpoint(
+    transport: Transport,
+    base_url: str,
+    key: str | None,
+    token_provider: TokenProvider | None,
+    tps: float | None,
+) -> Endpoint:
+    gate = transport.gates.get(base_url, credential_fingerprint(key, token_provider), tps)
+    return Endpoint(
+        base_url, key=key, token_provider=token_provider, proxy=proxy_for(base_url), gate=gate
+    )

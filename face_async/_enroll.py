@@ -1,0 +1,1073 @@
+"""Bulk enrollment: exactly-once, resumable, per-person serialized, shortest makespan first.
+
+:func:`enroll` creates the group when missing, creates (or reuses) one person per name, adds
+every image as a face through a :class:`~face_async.PersonScheduler`, trains and waits.
+
+How exactly-once works
+----------------------
+Creating a person and adding a face are not idempotent, and the client raises
+:class:`~face_async.OutcomeUnknownError` instead of re-sending them after an ambiguous failure
+(timeout, reset after send, 408/5xx). Every face added carries a fingerprint in its userData:
+``face-async:v1:`` + the blake2b-128 hex digest of the image bytes (or of the URL). While a
+person is being written, we are its only writer (writes are serialized per person), so after an
+ambiguous failure we read the person's persistedFaceIds, look at the userData of every face id
+not yet known (PersonGroup Person - Get Face) and find the fingerprint: found means the face was
+added (it is recorded), absent means it was not (it is sent again). When the failure was a
+timeout, the service may still be processing the request, so an absent face is looked for once
+more after ``reconcile_grace`` seconds. A person whose writes were ambiguous is checked once more
+when its images are done: a face whose fingerprint is already recorded under another id (a late
+duplicate) is deleted. Persons carry ``face-async:v1:person:`` + a random token in their
+userData; after an ambiguous create the persons are listed and matched by name and token.
+
+The journal (:class:`~face_async._journal.Journal`, sqlite3) records each face just before it is
+sent and again when the service confirms it, and each person when its id is known, committing
+each record at once. A rerun lists the group's persons once, compares their persistedFaceIds with
+the journal (faces gone from the service are added again; unknown faces are read and matched by
+fingerprint; a face sent by the interrupted run without a known outcome makes the person checked
+again when it is done) and continues; a rerun of a finished enrollment makes no write. Per-image
+state lives in the journal, not in memory: memory grows with the number of persons, not images.
+
+Shortest makespan: when the source is known up front (a mapping or a folder), the next write goes
+to the person with the most images left (longest remaining chain first), which keeps every slot
+busy until the chains end level. Under a TPS limit the writes are paced in that same order.
+
+Limits: the mechanism assumes no other process writes the same persons during the run. Another
+writer adding faces with our fingerprint prefix, overwriting a face's userData, or a request the
+service applies after the grace period and the final check can defeat it; a rerun then repairs
+duplicates and missing faces. An image is identified by its bytes: the same photo twice for one
+person is enrolled once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import heapq
+import itertools
+import os
+import time
+import uuid
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+)
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from urllib.parse import urlsplit
+
+import attrs
+
+from face_async._errors import (
+    APIError,
+    AuthenticationError,
+    Conflict,
+    FaceError,
+    FaceTimeoutError,
+    FaceValidationError,
+    InvalidImage,
+    InvalidImageSize,
+    InvalidURL,
+    NotFound,
+    OutcomeUnknownError,
+    PermissionDenied,
+    PersistedFaceNotFound,
+    PersonNotFound,
+    QuotaExceeded,
+    RateLimited,
+)
+from face_async._images import MAX_IMAGE_BYTES, MIN_IMAGE_BYTES, image_format
+from face_async._journal import Journal
+from face_async._scheduler import PersonScheduler
+
+if TYPE_CHECKING:
+    from face_async._client import AsyncFaceClient
+    from face_async._models import Person
+    from face_async._resources import (
+        LargePersonGroupPersonOperations,
+        PersonGroupPersonOperations,
+    )
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MAX_FACES_PER_PERSON",
+    "EnrollEvent",
+    "EnrollFinished",
+    "EnrollReport",
+    "EnrollStarted",
+    "FaceAdded",
+    "FaceFailed",
+    "FaceFailure",
+    "FaceSkipped",
+    "OutcomeReconciled",
+    "PersonCreated",
+    "PersonReused",
+    "TrainingFinished",
+    "TrainingStarted",
+    "enroll",
+    "enroll_iter",
+    "fingerprint",
+    "makespan_floor",
+]
+
+MAX_FACES_PER_PERSON = 248
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp"})
+USER_DATA_PREFIX = "face-async:v1:"
+_PERSON_PREFIX = USER_DATA_PREFIX + "person:"
+_MAX_ATTEMPTS = 5
+_MAX_RATE_LIMITED = 20
+_T = TypeVar("_T")
+
+# Failure reasons (FaceFailure.reason / FaceFailed.reason).
+INVALID_IMAGE = "invalid_image"  # not a decodable JPEG/PNG/GIF/BMP
+NO_FACE = "no_face"
+MULTIPLE_FACES = "multiple_faces"
+IMAGE_SIZE = "image_size"  # file under 1 KB or over 6 MB, or face too small/too big
+FACE_LIMIT = "face_limit"  # the person already holds 248 faces
+UNREADABLE = "unreadable"  # the file could not be read
+INVALID_URL = "invalid_url"
+INVALID_PERSON = "invalid_person"  # the person name was refused (e.g. over 128 characters)
+OUTCOME_UNKNOWN = "outcome_unknown"  # ambiguous failures kept repeating; a rerun reconciles
+ERROR = "error"  # another service or transport error; a rerun retries
+# Reasons recorded in the journal: the image is not sent again on a rerun.
+_PERMANENT = frozenset({INVALID_IMAGE, NO_FACE, MULTIPLE_FACES, IMAGE_SIZE, INVALID_URL})
+
+ImageRef: TypeAlias = "bytes | os.PathLike[str] | str"
+EnrollSource: TypeAlias = (
+    "Mapping[str, ImageRef | Iterable[ImageRef]] | Iterable[tuple[str, ImageRef]]"
+    " | AsyncIterable[tuple[str, ImageRef]] | str | os.PathLike[str]"
+)
+
+
+def fingerprint(data: bytes) -> str:
+    """The 32-hex-digit blake2b fingerprint of an image's bytes (or of ``b"url:" + url``)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _face_user_data(fp: str) -> str:
+    return USER_DATA_PREFIX + fp
+
+
+def _fingerprint_of(user_data: str | None) -> str | None:
+    if user_data is None or not user_data.startswith(USER_DATA_PREFIX):
+        return None
+    rest = user_data[len(USER_DATA_PREFIX):]
+    return None if rest.startswith("person:") else rest
+
+
+# --- events and report ---------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class EnrollEvent:
+    """Base class of the progress events of :func:`enroll`."""
+
+
+@attrs.frozen(kw_only=True)
+class EnrollStarted(EnrollEvent):
+    """The work is planned; ``persons``/``images`` are None for a streamed source."""
+
+    group_id: str
+    persons: int | None
+    images: int | None
+
+
+@attrs.frozen(kw_only=True)
+class PersonCreated(EnrollEvent):
+    """A person was created in this run."""
+
+    person: str
+    person_id: str
+
+
+@attrs.frozen(kw_only=True)
+class PersonReused(EnrollEvent):
+    """A person of that name already existed (from an earlier run or another tool)."""
+
+    person: str
+    person_id: str
+
+
+@attrs.frozen(kw_only=True)
+class FaceAdded(EnrollEvent):
+    """The service confirmed a face, and the journal recorded it."""
+
+    person: str
+    source: str
+    persisted_face_id: str
+
+
+@attrs.frozen(kw_only=True)
+class FaceSkipped(EnrollEvent):
+    """Nothing to send: ``already_enrolled`` (by an earlier run, or the same image twice)."""
+
+    person: str
+    source: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class FaceFailed(EnrollEvent):
+    """An image was not enrolled; ``reason`` is one of the documented reason strings."""
+
+    person: str
+    source: str
+    reason: str
+    detail: str
+
+
+@attrs.frozen(kw_only=True)
+class OutcomeReconciled(EnrollEvent):
+    """An ambiguous write was checked against the service: ``applied`` or not (re-sent)."""
+
+    person: str
+    source: str | None
+    applied: bool
+
+
+@attrs.frozen(kw_only=True)
+class TrainingStarted(EnrollEvent):
+    """Training of the group was queued."""
+
+    group_id: str
+
+
+@attrs.frozen(kw_only=True)
+class TrainingFinished(EnrollEvent):
+    """Training ended with ``status`` ("succeeded", or "skipped" when nothing changed)."""
+
+    group_id: str
+    status: str
+
+
+@attrs.frozen(kw_only=True)
+class FaceFailure:
+    """One image that was not enrolled and why."""
+
+    person: str
+    source: str
+    reason: str
+    detail: str
+
+
+@attrs.frozen(kw_only=True)
+class EnrollReport:
+    """What an enrollment did.
+
+    ``faces_skipped`` counts images already enrolled (or duplicates); ``retries`` and
+    ``rate_limited`` come from ``client.stats`` (re-sent attempts, 429s seen); ``reconciled``
+    counts ambiguous writes checked against the service, ``duplicates_removed`` late
+    duplicates deleted; ``calls`` counts HTTP attempts of the run.
+    """
+
+    group_id: str
+    large: bool
+    persons_created: int
+    persons_reused: int
+    faces_added: int
+    faces_skipped: int
+    faces_failed: int
+    failures: tuple[FaceFailure, ...]
+    reconciled: int
+    duplicates_removed: int
+    retries: int
+    rate_limited: int
+    calls: int
+    elapsed: float
+    trained: bool
+    training_status: str | None
+
+    @property
+    def calls_per_second(self) -> float:
+        """HTTP attempts per second over the run."""
+        return self.calls / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when no image failed."""
+        return self.faces_failed == 0
+
+
+class _Abort(Exception):
+    """Internal: an image failed; carries the reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+# --- sources -------------------------------------------------------------------------------------
+
+
+def _source_label(person: str, image: ImageRef, index: int) -> str:
+    if isinstance(image, bytes | bytearray | memoryview):
+        return f"{person}[{index}]"
+    return os.fspath(image)
+
+
+def _image_list(images: object) -> list[ImageRef]:
+    if isinstance(images, bytearray | memoryview):
+        return [bytes(images)]
+    if isinstance(images, bytes | str | os.PathLike):
+        return [images]  # one image rather than a sequence of them
+    if not isinstance(images, Iterable):
+        raise FaceValidationError("source: a mapping's values must be images or iterables of "
+                                  "images", parameter="source")
+    return list(images)
+
+
+def makespan_floor(face_counts: Iterable[int], *, latency: float, concurrency: int,
+                   tps: float | None = None) -> float:
+    """The least time adding these per-person face counts can take, in seconds.
+
+    ``max(max_p faces_p * latency, sum(faces) / tps, sum(faces) * latency / concurrency)``:
+    one person's faces are added one after the other, the rate limit caps the calls per second
+    and ``concurrency`` calls run at once. Benchmarks report a makespan against it.
+    """
+    counts = list(face_counts)
+    if not counts:
+        return 0.0
+    total = sum(counts)
+    return max(max(counts) * latency, total / tps if tps else 0.0, total * latency / concurrency)
+
+
+def _list_images(folder: Path) -> list[Path]:
+    images = (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in images if p.is_file())
+
+
+def _plan_folder(root: Path) -> list[tuple[str, list[ImageRef]]]:
+    if not root.is_dir():
+        raise FaceValidationError(f"source: {os.fspath(root)!r} is not a directory",
+                                  parameter="source")
+    plan: list[tuple[str, list[ImageRef]]] = []
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir() and not entry.name.startswith("."):
+            # Paths as str: a few dozen bytes per image rather than a Path object each.
+            images: list[ImageRef] = [os.fspath(path) for path in _list_images(entry)]
+            if images:
+                plan.append((entry.name, images))
+    return plan
+
+
+def _is_path(image: str | bytes | bytearray | memoryview) -> bool:
+    if not isinstance(image, str):
+        return False
+    parts = urlsplit(image)
+    return not (parts.scheme in ("http", "https") and parts.netloc)
+
+
+async def _load(image: ImageRef) -> tuple[bytes | str, bytes]:
+    if isinstance(image, bytes | bytearray | memoryview | str) and not _is_path(image):
+        return _read(image)  # in memory: no file to wait for
+    return await asyncio.to_thread(_read, image)
+
+
+def _read(image: ImageRef) -> tuple[bytes | str, bytes]:
+    """What to send (bytes or URL) and the bytes to fingerprint; raises OSError."""
+    if isinstance(image, str):
+        parts = urlsplit(image)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return image, b"url:" + image.encode()
+        image = Path(image)
+    if isinstance(image, bytes | bytearray | memoryview):
+        data = bytes(image)
+        return data, data
+    with open(image, "rb") as file:
+        # Read what the file holds, and at most one byte past the limit to refuse it.
+        size = os.fstat(file.fileno()).st_size
+        data = file.read(min(size, MAX_IMAGE_BYTES) + 1)
+    return data, data
+
+
+def _check_bytes(data: bytes) -> None:
+    if len(data) < MIN_IMAGE_BYTES:
+        raise _Abort(IMAGE_SIZE, f"image is {len(data)} bytes; the minimum is 1 KB")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise _Abort(IMAGE_SIZE, "image is larger than 6 MB")
+    if image_format(data) is None:
+        raise _Abort(INVALID_IMAGE, "not a JPEG, PNG, GIF or BMP image")
+
+
+def _reason_of(exc: APIError) -> str:
+    if isinstance(exc, InvalidImageSize):
+        return IMAGE_SIZE
+    if isinstance(exc, InvalidURL):
+        return INVALID_URL
+    if isinstance(exc, InvalidImage):
+        text = exc.message.lower()
+        if "no face" in text:
+            return NO_FACE
+        if "more than 1 face" in text or "multiple faces" in text:
+            return MULTIPLE_FACES
+        if "size" in text or "too small" in text or "too large" in text:
+            return IMAGE_SIZE
+        return INVALID_IMAGE
+    return ERROR
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+@attrs.define(eq=False)
+class _PersonRun:
+    """The state of one person while its images are enrolled."""
+
+    name: str
+    images: Iterable[ImageRef] | None = None  # known-up-front sources
+    remaining: int = 0
+    cursor: int = 0
+    started: bool = False
+    failed: _Abort | None = None
+    person_id: str = ""
+    on_service: int = 0  # faces the person holds, ours and others'
+    ambiguous: bool = False
+    prefetch: asyncio.Future[tuple[bytes | str, bytes]] | None = None
+    prefetch_index: int = -1
+
+
+class _Enrollment:
+    def __init__(
+        self,
+        client: AsyncFaceClient,
+        group_id: str,
+        *,
+        large: bool,
+        journal: Journal,
+        scheduler: PersonScheduler,
+        train: bool,
+        group_name: str | None,
+        on_event: Callable[[EnrollEvent], object] | None,
+        reconcile_grace: float,
+        training_timeout: float,
+    ) -> None:
+        self.client = client
+        self.group_id = group_id
+        self.large = large
+        self.journal = journal
+        self.scheduler = scheduler
+        self.train = train
+        self.group_name = group_name or group_id
+        self.on_event = on_event
+        self.grace = reconcile_grace
+        self.training_timeout = training_timeout
+        self.persons: PersonGroupPersonOperations | LargePersonGroupPersonOperations = (
+            client.large_person_group_persons if large else client.person_group_persons
+        )
+        netloc = urlsplit(client.endpoint.base_url).netloc
+        self.run = Journal.run_key(netloc, group_id, large)
+        self.listing: dict[str, list[Person]] = {}
+        self.created = 0
+        self.reused = 0
+        self.added = 0
+        self.skipped = 0
+        self.failures: list[FaceFailure] = []
+        self.reconciled = 0
+        self.duplicates_removed = 0
+        self.changed = False
+
+    def key(self, pr: _PersonRun) -> tuple[str, str, str]:
+        """The scheduler key of a person of this enrollment (its id may not exist yet)."""
+        return ("enroll", self.run, pr.name)
+
+    def emit(self, event: EnrollEvent) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    # group and persons ---------------------------------------------------------------------
+
+    async def ensure_group(self) -> None:
+        groups = self.client.large_person_groups if self.large else self.client.person_groups
+        try:
+            await groups.get(self.group_id)
+            return
+        except NotFound:
+            pass
+        # Conflict: created meanwhile (or by our own retried PUT), so it exists.
+        with contextlib.suppress(Conflict):
+            await groups.create(self.group_id, name=self.group_name[:128])
+
+    async def load_listing(self) -> None:
+        listing: dict[str, list[Person]] = {}
+        async for person in self.persons.iter(self.group_id):
+            if person.name is not None:
+                listing.setdefault(person.name, []).append(person)
+        self.listing = listing
+
+    async def start_person(self, pr: _PersonRun) -> None:
+        """Create or reuse the person and reconcile its faces with the journal."""
+        pr.started = True
+        recorded = self.journal.person(self.run, pr.name)
+        existing = self.listing.pop(pr.name, [])
+        chosen: Person | None = None
+        if recorded is not None and recorded.person_id is not None:
+            chosen = next((p for p in existing if p.person_id == recorded.person_id), None)
+        if chosen is None and recorded is not None:
+            marker = _PERSON_PREFIX + recorded.token
+            chosen = next((p for p in existing if p.user_data == marker), None)
+        if chosen is None and existing:
+            chosen = existing[0]
+        if chosen is not None:
+            token = recorded.token if recorded is not None else uuid.uuid4().hex
+            self.journal.confirm_person(self.run, pr.name, token, chosen.person_id)
+            pr.person_id = chosen.person_id
+            self.reused += 1
+            self.emit(PersonReused(person=pr.name, person_id=pr.person_id))
+            await self.reconcile_person(pr, list(chosen.persisted_face_ids or ()))
+            return
+        pr.person_id = await self.create_person(pr.name)
+        self.created += 1
+        self.changed = True
+        self.emit(PersonCreated(person=pr.name, person_id=pr.person_id))
+
+    async def create_person(self, name: str) -> str:
+        token = uuid.uuid4().hex
+        marker = _PERSON_PREFIX + token
+        self.journal.intend_person(self.run, name, token)
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                person = await _unless_rate_limited(
+                    self.persons.create, self.group_id, name=name, user_data=marker
+                )
+            except OutcomeUnknownError as exc:
+                self.reconciled += 1
+                found = await self.find_person(name, marker)
+                if found is None and _timed_out(exc) and self.grace > 0:
+                    # A timed-out request may still be running at the service: look once more.
+                    await asyncio.sleep(self.grace)
+                    found = await self.find_person(name, marker)
+                self.emit(OutcomeReconciled(person=name, source=None, applied=found is not None))
+                if found is not None:
+                    person = found
+                elif attempt == _MAX_ATTEMPTS:
+                    raise
+                else:
+                    continue
+            self.journal.confirm_person(self.run, name, token, person.person_id)
+            return person.person_id
+        raise AssertionError("unreachable")
+
+    async def find_person(self, name: str, marker: str) -> Person | None:
+        async for candidate in self.persons.iter(self.group_id):
+            if candidate.name == name and candidate.user_data == marker:
+                return candidate
+        return None
+
+    # faces --------------------------------------------------------------------------------
+
+    async def reconcile_person(self, pr: _PersonRun, on_service: list[str]) -> None:
+        """Align the journal with the person's faces on the service."""
+        present = set(on_service)
+        for fp, face in self.journal.faces(self.run, pr.name).items():
+            if face.persisted_face_id is None and face.failure is None:
+                # Sent by an interrupted run, outcome unknown: matched by fingerprint below if
+                # it was applied; checked again when the person is done in case it lands late.
+                pr.ambiguous = True
+                self.journal.forget_face(self.run, pr.name, fp)
+            elif face.persisted_face_id is not None and face.persisted_face_id not in present:
+                # Confirmed earlier, gone now (deleted by someone): enroll it again.
+                self.journal.forget_face(self.run, pr.name, fp)
+        pr.on_service = len(present)
+        await self.classify_unknown(pr, on_service)
+
+    async def classify_unknown(self, pr: _PersonRun, on_service: list[str]) -> None:
+        """Read the faces we do not know yet; record ours, delete late duplicates."""
+        known = self.journal.known_face_ids(self.run, pr.name)
+        for face_id in on_service:
+            if face_id in known:
+                continue
+            try:
+                face = await self.persons.get_face(self.group_id, pr.person_id, face_id)
+            except PersistedFaceNotFound:
+                continue
+            fp = _fingerprint_of(face.user_data)
+            if fp is None:
+                self.journal.add_foreign_face(self.run, pr.name, face_id)
+                continue
+            current = self.journal.face(self.run, pr.name, fp)
+            if current is not None and current.persisted_face_id not in (None, face_id):
+                await self.delete_duplicate(pr, face_id)
+                continue
+            self.journal.confirm_face(self.run, pr.name, fp, face_id, "(reconciled)")
+
+    async def delete_duplicate(self, pr: _PersonRun, face_id: str) -> None:
+        try:
+            await self.persons.delete_face(self.group_id, pr.person_id, face_id)
+        except PersistedFaceNotFound:
+            return
+        pr.on_service -= 1
+        self.duplicates_removed += 1
+        self.changed = True
+
+    async def reconcile_face(self, pr: _PersonRun, fp: str, timed_out: bool) -> str | None:
+        """After an ambiguous add: the face id carrying ``fp``, or None if it was not added."""
+        self.reconciled += 1
+        pr.ambiguous = True
+        for check in range(2):
+            person = await self.persons.get(self.group_id, pr.person_id)
+            ids = list(person.persisted_face_ids or ())
+            pr.on_service = len(ids)
+            await self.classify_unknown(pr, ids)
+            face = self.journal.face(self.run, pr.name, fp)
+            if face is not None and face.persisted_face_id is not None:
+                return face.persisted_face_id
+            if not timed_out or check == 1 or self.grace <= 0:
+                return None
+            # A timed-out request may still be running at the service: look once more.
+            await asyncio.sleep(self.grace)
+        return None
+
+    async def add_face(self, pr: _PersonRun, payload: bytes | str, fp: str,
+                       source: str) -> str:
+        self.journal.intend_face(self.run, pr.name, fp, source)
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                face = await _unless_rate_limited(
+                    self.persons.add_face, self.group_id, pr.person_id, payload,
+                    user_data=_face_user_data(fp),
+                )
+                face_id: str = face.persisted_face_id
+                pr.on_service += 1
+            except OutcomeUnknownError as exc:
+                found = await self.reconcile_face(pr, fp, _timed_out(exc))
+                self.emit(OutcomeReconciled(person=pr.name, source=source,
+                                            applied=found is not None))
+                if found is None:
+                    if attempt == _MAX_ATTEMPTS:
+                        raise _Abort(OUTCOME_UNKNOWN, str(exc)) from exc
+                    continue
+                face_id = found
+            self.journal.confirm_face(self.run, pr.name, fp, face_id, source)
+            return face_id
+        raise AssertionError("unreachable")
+
+    def fail(self, pr: _PersonRun, source: str, reason: str, detail: str) -> None:
+        self.failures.append(FaceFailure(person=pr.name, source=source, reason=reason,
+                                         detail=detail))
+        self.emit(FaceFailed(person=pr.name, source=source, reason=reason, detail=detail))
+
+    async def process_image(self, pr: _PersonRun, image: ImageRef, index: int) -> bool:
+        """Enroll one image of a started person; True when a write was sent."""
+        source = _source_label(pr.name, image, index)
+        if pr.failed is not None:
+            self.fail(pr, source, pr.failed.reason, pr.failed.detail)
+            return False
+        try:
+            read, pr.prefetch = pr.prefetch, None
+            if read is not None and pr.prefetch_index == index:
+                payload, hashed = await read
+            else:
+                if read is not None:
+                    read.cancel()
+                payload, hashed = await _load(image)
+        except OSError as exc:
+            self.fail(pr, source, UNREADABLE, f"{type(exc).__name__}: {exc.strerror or exc}")
+            return False
+        fp = fingerprint(hashed)
+        recorded = self.journal.face(self.run, pr.name, fp)
+        if recorded is not None and recorded.persisted_face_id is not None:
+            self.skipped += 1
+            self.emit(FaceSkipped(person=pr.name, source=source, reason="already_enrolled"))
+            return False
+        if recorded is not None and recorded.failure is not None:
+            self.fail(pr, source, recorded.failure, "rejected earlier; not sent again")
+            return False
+        try:
+            if isinstance(payload, bytes):
+                _check_bytes(payload)
+            if pr.on_service >= MAX_FACES_PER_PERSON:
+                raise _Abort(FACE_LIMIT, f"the person already holds {pr.on_service} faces")
+            try:
+                face_id = await self.add_face(pr, payload, fp, source)
+            except QuotaExceeded as exc:
+                if pr.on_service >= MAX_FACES_PER_PERSON or "face" in exc.message.lower():
+                    raise _Abort(FACE_LIMIT, exc.message) from exc
+                raise
+            except (AuthenticationError, PermissionDenied):
+                raise
+            except PersonNotFound as exc:
+                raise _Abort(ERROR, str(exc)) from exc
+            except NotFound:
+                raise  # the group itself is gone
+            except APIError as exc:
+                raise _Abort(_reason_of(exc), str(exc)) from exc
+            except FaceValidationError as exc:
+                raise _Abort(INVALID_IMAGE, str(exc)) from exc
+            except FaceError as exc:
+                raise _Abort(ERROR, str(exc)) from exc
+        except _Abort as exc:
+            if exc.reason in _PERMANENT:
+                self.journal.fail_face(self.run, pr.name, fp, exc.reason, source)
+            elif exc.reason != OUTCOME_UNKNOWN:
+                self.journal.forget_face(self.run, pr.name, fp)  # surely not applied
+            self.fail(pr, source, exc.reason, exc.detail)
+            return True
+        self.added += 1
+        self.changed = True
+        self.emit(FaceAdded(person=pr.name, source=source, persisted_face_id=face_id))
+        return True
+
+    async def ensure_started(self, pr: _PersonRun) -> None:
+        if pr.started:
+            return
+        try:
+            await self.start_person(pr)
+        except FaceValidationError as exc:
+            pr.failed = _Abort(INVALID_PERSON, str(exc))
+
+    async def finish_person(self, pr: _PersonRun) -> None:
+        if pr.ambiguous and pr.failed is None:
+            # Catch a request the service applied after we had looked (a late duplicate).
+            person = await self.persons.get(self.group_id, pr.person_id)
+            await self.classify_unknown(pr, list(person.persisted_face_ids or ()))
+        if pr.prefetch is not None:
+            pr.prefetch.cancel()
+            pr.prefetch = None
+
+    # the two ways to run ----------------------------------------------------------------------
+
+    async def run_planned(self, plan: list[tuple[str, list[ImageRef]]]) -> None:
+        """Known-up-front work: the person with the most images left goes first (LRPT)."""
+        todo = sorted(
+            (_PersonRun(name=name, images=images, remaining=len(images)) for name, images in plan),
+            key=lambda pr: -pr.remaining,
+        )
+        seq = itertools.count()
+        # Max-heap of persons with images left that no worker holds, by images left.
+        ready: list[tuple[int, int, _PersonRun]] = []
+        next_new = 0
+        busy = 0
+        changed = asyncio.Event()
+
+        reads: set[asyncio.Future[tuple[bytes | str, bytes]]] = set()
+
+        def peek() -> _PersonRun | None:
+            if next_new < len(todo) and (not ready or todo[next_new].remaining >= -ready[0][0]):
+                return todo[next_new]
+            return ready[0][2] if ready else None
+
+        def take() -> _PersonRun | None:
+            nonlocal next_new
+            pr = peek()
+            if pr is None:
+                return None
+            if next_new < len(todo) and pr is todo[next_new]:
+                next_new += 1
+            else:
+                heapq.heappop(ready)
+            prefetch(peek())
+            return pr
+
+        def prefetch(pr: _PersonRun | None) -> None:
+            # Read the image of the person that goes next while the current calls run, so
+            # that the chain of calls of a person is not stretched by file reads.
+            if pr is None or pr.prefetch is not None or len(reads) >= len(workers):
+                return
+            images = pr.images
+            if not isinstance(images, list) or pr.cursor >= len(images):
+                return
+            if not isinstance(images[pr.cursor], os.PathLike | str):
+                return  # already in memory
+            read = asyncio.ensure_future(_load(images[pr.cursor]))
+            reads.add(read)
+            read.add_done_callback(reads.discard)
+            pr.prefetch, pr.prefetch_index = read, pr.cursor
+
+        async def worker() -> None:
+            nonlocal busy
+            while True:
+                pr = take()
+                if pr is None:
+                    if busy == 0:
+                        return
+                    changed.clear()
+                    await changed.wait()
+                    continue
+                busy += 1
+                try:
+                    async with self.scheduler.hold(self.key(pr), priority=pr.remaining):
+                        images = pr.images
+                        assert isinstance(images, list)
+                        sent = False
+                        if not pr.started:
+                            before = self.client.stats.requests
+                            await self.ensure_started(pr)
+                            # A call (create, reconcile) takes the turn: calls are paced.
+                            sent = self.client.stats.requests != before
+                        # Images needing no call (already enrolled) do not end the turn.
+                        while not sent and pr.cursor < len(images):
+                            image = images[pr.cursor]
+                            pr.cursor += 1
+                            pr.remaining -= 1
+                            sent = await self.process_image(pr, image, pr.cursor - 1)
+                        if pr.cursor >= len(images):
+                            await self.finish_person(pr)
+                            pr.images = None
+                finally:
+                    busy -= 1
+                if pr.images is not None:
+                    heapq.heappush(ready, (-pr.remaining, next(seq), pr))
+                changed.set()
+
+        workers = [worker() for _ in range(self.scheduler.max_concurrency)]
+        try:
+            await _gather_all(workers)
+        finally:
+            for read in list(reads):
+                read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
+
+    async def run_streamed(
+        self, pairs: AsyncIterator[tuple[str, ImageRef]]
+    ) -> None:
+        """Streamed work: images in source order, serialized per person, lazily read."""
+        runs: dict[str, _PersonRun] = {}
+        window = asyncio.Semaphore(4 * self.scheduler.max_concurrency)
+        tasks: set[asyncio.Task[None]] = set()
+        failure: list[BaseException] = []
+
+        async def one(pr: _PersonRun, image: ImageRef, index: int) -> None:
+            try:
+                async with self.scheduler.hold(self.key(pr)):
+                    await self.ensure_started(pr)
+                    await self.process_image(pr, image, index)
+                    pr.remaining -= 1
+            except BaseException as exc:  # re-raised by the producer below
+                failure.append(exc)
+            finally:
+                window.release()
+
+        try:
+            async for name, image in pairs:
+                if failure:
+                    break
+                pr = runs.get(name)
+                if pr is None:
+                    pr = runs[name] = _PersonRun(name=name)
+                index = pr.cursor
+                pr.cursor += 1
+                pr.remaining += 1
+                await window.acquire()
+                task = asyncio.ensure_future(one(pr, image, index))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if tasks:
+                await asyncio.gather(*tasks)
+            for exc in failure:
+                raise exc
+            for pr in runs.values():
+                if pr.started:
+                    async with self.scheduler.hold(self.key(pr)):
+                        await self.finish_person(pr)
+        finally:
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def wait_training(self, groups: Any) -> Any:
+        return await groups.wait_for_training(
+            self.group_id, timeout=self.training_timeout, poll_interval=0.05,
+            max_poll_interval=5.0,
+        )  # fmt: skip
+
+    async def train_group(self) -> tuple[bool, str | None]:
+        groups = self.client.large_person_groups if self.large else self.client.person_groups
+        if not self.changed:
+            try:
+                status = await groups.get_training_status(self.group_id)
+            except NotFound:
+                status = None
+            if status is not None and _status_text(status.status) == "succeeded":
+                self.emit(TrainingFinished(group_id=self.group_id, status="skipped"))
+                return False, "succeeded"
+        self.emit(TrainingStarted(group_id=self.group_id))
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                await groups.train(self.group_id)
+                break
+            except OutcomeUnknownError:
+                # Training again trains the same data: re-sending is harmless.
+                if attempt == _MAX_ATTEMPTS:
+                    raise
+            except Conflict:
+                await self.wait_training(groups)
+        final = await self.wait_training(groups)
+        text = _status_text(final.status)
+        self.emit(TrainingFinished(group_id=self.group_id, status=text))
+        return True, text
+
+
+def _timed_out(exc: OutcomeUnknownError) -> bool:
+    return isinstance(exc.cause, FaceTimeoutError | asyncio.TimeoutError)
+
+
+async def _unless_rate_limited(fn: Callable[..., Awaitable[_T]], /, *args: Any,
+                               **kwargs: Any) -> _T:
+    """Call a write again while the service answers 429 (the write was not processed).
+
+    The client already waited the service's Retry-After (pausing every request to that
+    endpoint) before giving up with RateLimited; an enrollment keeps going instead.
+    """
+    for _ in range(_MAX_RATE_LIMITED - 1):
+        try:
+            return await fn(*args, **kwargs)
+        except RateLimited as exc:
+            await asyncio.sleep(exc.retry_after or 1.0)
+    return await fn(*args, **kwargs)
+
+
+def _status_text(status: object) -> str:
+    value = getattr(status, "value", status)
+    return str(value)
+
+
+async def _gather_all(coros: list[Any]) -> None:
+    """Run coroutines; on the first failure cancel the others and raise it."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _pairs(source: Iterable[tuple[str, ImageRef]] | AsyncIterable[tuple[str, ImageRef]]
+                 ) -> AsyncIterator[tuple[str, ImageRef]]:
+    if isinstance(source, AsyncIterable):
+        async for pair in source:
+            yield pair
+    else:
+        for pair in source:
+            yield pair
+
+
+async def enroll(
+    client: AsyncFaceClient,
+    group_id: str,
+    source: EnrollSource,
+    *,
+    large: bool = False,
+    journal: Journal | str | os.PathLike[str] | None = None,
+    max_concurrency: int = 16,
+    scheduler: PersonScheduler | None = None,
+    tps: float | None = None,
+    train: bool = True,
+    group_name: str | None = None,
+    on_event: Callable[[EnrollEvent], object] | None = None,
+    reconcile_grace: float = 1.0,
+    training_timeout: float = 600.0,
+) -> EnrollReport:
+    """Enroll persons and their face images into a (large) person group, exactly once.
+
+    ``source`` is a mapping person name -> images, an (async) iterable of (person, image)
+    pairs, or a folder ``root/<person name>/*.{jpg,jpeg,png,gif,bmp}``; an image is bytes, a
+    ``pathlib.Path`` (or a str path) or an http(s) URL, read only when it is sent. Creates the
+    group when missing, creates or reuses persons by name, adds faces (at most
+    ``max_concurrency`` writes at once, one at a time per person, persons with the most images
+    left first when the source is known up front), then trains and waits unless ``train`` is
+    false. Writes are paced at ``tps`` per second (default: the client's TPS limit) in that
+    same order, so the longest chain never queues behind the others at the client's gate.
+    ``journal`` (a path or a :class:`Journal`) makes the run resumable: run it again after an
+    interruption and it continues. ``on_event`` receives progress events.
+
+    A bad image never aborts the run: it is reported in ``EnrollReport.failures``. Raises
+    AuthenticationError, PermissionDenied (e.g. the subscription quota), NotFound when the group
+    disappears, TrainingFailed/TrainingTimeout, and FaceValidationError for a bad ``source`` or
+    ``max_concurrency``.
+    """
+    if scheduler is None and max_concurrency < 1:
+        raise FaceValidationError("max_concurrency must be >= 1", parameter="max_concurrency")
+    if scheduler is None:
+        if tps is None:
+            gate = getattr(client.endpoint, "gate", None)
+            tps = getattr(gate, "tps", None)
+        scheduler = PersonScheduler(max_concurrency, tps=tps)
+    own_journal = not isinstance(journal, Journal)
+    db = journal if isinstance(journal, Journal) else Journal(journal or ":memory:")
+    stats = client.stats
+    calls0, retries0, limited0 = stats.requests, stats.retries, stats.rate_limited
+    started = time.monotonic()
+    job = _Enrollment(
+        client, group_id, large=large, journal=db, scheduler=scheduler, train=train,
+        group_name=group_name, on_event=on_event, reconcile_grace=reconcile_grace,
+        training_timeout=training_timeout,
+    )  # fmt: skip
+    try:
+        plan: list[tuple[str, list[ImageRef]]] | None
+        if isinstance(source, str | os.PathLike):
+            plan = await asyncio.to_thread(_plan_folder, Path(source))
+        elif isinstance(source, Mapping):
+            plan = [(str(name), _image_list(images)) for name, images in source.items()]
+        else:
+            plan = None
+        await job.ensure_group()
+        await job.load_listing()
+        if plan is not None:
+            job.emit(EnrollStarted(group_id=group_id, persons=len(plan),
+                                   images=sum(len(images) for _, images in plan)))
+            await job.run_planned(plan)
+        else:
+            job.emit(EnrollStarted(group_id=group_id, persons=None, images=None))
+            await job.run_streamed(_pairs(source))  # type: ignore[arg-type]
+        trained, status = await job.train_group() if train else (False, None)
+    finally:
+        if own_journal:
+            db.close()
+    return EnrollReport(
+        group_id=group_id,
+        large=large,
+        persons_created=job.created,
+        persons_reused=job.reused,
+        faces_added=job.added,
+        faces_skipped=job.skipped,
+        faces_failed=len(job.failures),
+        failures=tuple(job.failures),
+        reconciled=job.reconciled,
+        duplicates_removed=job.duplicates_removed,
+        retries=stats.retries - retries0,
+        rate_limited=stats.rate_limited - limited0,
+        calls=stats.requests - calls0,
+        elapsed=time.monotonic() - started,
+        trained=trained,
+        training_status=status,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class EnrollFinished(EnrollEvent):
+    """The last event of :func:`enroll_iter`: the enrollment's report."""
+
+    report: EnrollReport
+
+
+async def enroll_iter(
+    client: AsyncFaceClient, group_id: str, source: EnrollSource, **options: Any
+) -> AsyncIterator[EnrollEvent]:
+    """:func:`enroll` as an async iterator of its events, ending with :class:`EnrollFinished`.
+
+    Takes the same arguments as :func:`enroll` (except ``on_event``) and raises what it raises.
+    Leaving the loop early cancels the enrollment (the journal keeps what was confirmed).
+    """
+    queue: asyncio.Queue[EnrollEvent | None] = asyncio.Queue()
+    task = asyncio.ensure_future(
+        enroll(client, group_id, source, on_event=queue.put_nowait, **options)
+    )
+    task.add_done_callback(lambda _: queue.put_nowait(None))
+    try:
+        while True:
+            event = await queue.get()
+            if event is None:
+                break
+            yield event
+        yield EnrollFinished(report=task.result())
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

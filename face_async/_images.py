@@ -1,0 +1,161 @@
+"""Image inputs: bytes, a path, a binary file object or an http(s) URL, checked before sending.
+
+``load_image()`` turns what the user passed into an ``ImageInput``: either the bytes to send as
+``application/octet-stream`` (the "FromStream" operation variants) or a URL to send as
+``{"url": ...}`` (the "FromUrl" variants). Files are read in a worker thread so the event loop
+never blocks on disk. Bytes are checked against the documented limits: 1 KB to 6 MB, and JPEG,
+PNG, GIF or BMP (by their magic bytes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from typing import Protocol, TypeAlias, runtime_checkable
+from urllib.parse import urlsplit
+
+import attrs
+
+from face_async._errors import FaceValidationError
+
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "MIN_IMAGE_BYTES",
+    "BinaryReader",
+    "ImageInput",
+    "ImageSource",
+    "check_image_bytes",
+    "image_format",
+    "load_image",
+]
+
+MIN_IMAGE_BYTES = 1024
+MAX_IMAGE_BYTES = 6 * 1024 * 1024
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+)
+_MAGIC_PREFIXES = tuple(magic for magic, _ in _MAGIC)
+
+
+@runtime_checkable
+class BinaryReader(Protocol):
+    """A binary file object: anything with ``read(size) -> bytes``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+ImageSource: TypeAlias = bytes | bytearray | memoryview | os.PathLike[str] | BinaryReader | str
+
+
+@attrs.frozen
+class ImageInput:
+    """An image ready to send: exactly one of ``data`` (stream variant) or ``url`` (URL variant)."""
+
+    data: bytes | None = None
+    url: str | None = None
+
+
+def image_format(data: bytes) -> str | None:
+    """'jpeg', 'png', 'gif' or 'bmp' from the magic bytes; None when unrecognized."""
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    return None
+
+
+def check_image_bytes(data: bytes, parameter: str = "image") -> bytes:
+    """Return ``data`` if it is a 1 KB-6 MB JPEG/PNG/GIF/BMP image, else FaceValidationError.
+
+    Only the size and the magic bytes are checked: the image itself is the service's to decode.
+    """
+    size = len(data)
+    if size < MIN_IMAGE_BYTES:
+        raise FaceValidationError(
+            f"{parameter}: image is {size} bytes; the minimum is 1 KB ({MIN_IMAGE_BYTES})",
+            parameter=parameter,
+        )
+    if size > MAX_IMAGE_BYTES:
+        raise FaceValidationError(
+            f"{parameter}: image is larger than the 6 MB limit ({MAX_IMAGE_BYTES} bytes)",
+            parameter=parameter,
+        )
+    if not data.startswith(_MAGIC_PREFIXES):
+        raise FaceValidationError(
+            f"{parameter}: not a JPEG, PNG, GIF or BMP image", parameter=parameter
+        )
+    return data
+
+
+def _is_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _read_path(path: os.PathLike[str]) -> bytes:
+    with open(path, "rb") as file:
+        # Read one byte past the limit: enough to refuse a huge file without loading it all.
+        return file.read(MAX_IMAGE_BYTES + 1)
+
+
+def _read_file(file: BinaryReader) -> bytes:
+    return file.read(MAX_IMAGE_BYTES + 1)
+
+
+def _is_real_file(file: object) -> bool:
+    fileno = getattr(file, "fileno", None)
+    if fileno is None:
+        return False
+    try:
+        fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return True
+
+
+async def load_image(image: object, parameter: str = "image") -> ImageInput:
+    """Turn an image argument into an ``ImageInput``, reading files off the event loop.
+
+    Accepts bytes/bytearray/memoryview, an ``os.PathLike`` (e.g. ``pathlib.Path``), a binary file
+    object (read from its current position), or a str holding an http(s) URL. Raises
+    ``FaceValidationError`` for anything else, for a str that is not a URL (pass a Path for a
+    local file), and for bytes outside 1 KB-6 MB or not JPEG/PNG/GIF/BMP. ``OSError`` from
+    reading a file propagates.
+    """
+    if image.__class__ is bytes:  # the common case first: nothing to read or copy
+        return ImageInput(data=check_image_bytes(image, parameter))
+    if isinstance(image, str):
+        if not _is_url(image):
+            raise FaceValidationError(
+                f"{parameter}: a str must be an http(s) URL; pass a pathlib.Path for a local file",
+                parameter=parameter,
+            )
+        return ImageInput(url=image)
+    if isinstance(image, bytes | bytearray | memoryview):
+        data = bytes(image)
+    elif isinstance(image, os.PathLike):
+        data = await asyncio.to_thread(_read_path, image)
+    elif isinstance(image, BinaryReader):
+        if _is_real_file(image):
+            data = await asyncio.to_thread(_read_file, image)
+        else:
+            data = image.read(MAX_IMAGE_BYTES + 1)
+        if not isinstance(data, bytes | bytearray):
+            raise FaceValidationError(
+                f"{parameter}: the file object returned {type(data).__name__}, not bytes; "
+                "open the file in binary mode ('rb')",
+                parameter=parameter,
+            )
+        data = bytes(data)
+    else:
+        raise FaceValidationError(
+            f"{parameter}: expected bytes, a path, a binary file object or an http(s) URL, "
+            f"got {type(image).__name__}",
+            parameter=parameter,
+        )
+    return ImageInput(data=check_image_bytes(data, parameter))

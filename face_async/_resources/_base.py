@@ -1,0 +1,343 @@
+"""What every resource group shares: the call, structuring, paging, faces, training waits."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeAlias, TypeVar
+
+import aiohttp
+import attrs
+
+import face_async._validation as v
+from face_async._converter import ConversionError, structure_list
+from face_async._errors import (
+    FaceTimeoutError,
+    FaceValidationError,
+    ResponseError,
+    TrainingFailed,
+    TrainingTimeout,
+)
+from face_async._images import ImageInput, check_image_bytes, load_image
+from face_async._models import DetectionModel, PersistedFace, TrainingStatus, TrainingStatusType
+from face_async._transport import Endpoint, Operation, Transport
+
+T = TypeVar("T")
+Timeout: TypeAlias = float | aiohttp.ClientTimeout | None
+
+DEFAULT_TRAINING_TIMEOUT = 600.0
+DEFAULT_POLL_INTERVAL = 1.0
+DEFAULT_MAX_POLL_INTERVAL = 30.0
+SERVICE_DETECTION_MODEL = DetectionModel.DETECTION_01.value  # what the service uses when unsent
+
+
+def _conversion_failed(op: Operation, exc: ConversionError) -> ResponseError:
+    return ResponseError(200, str(exc)[:200], reason=f"{op.operation_id}: unexpected response body")
+
+
+def page_query(start: str | None, top: int | None) -> dict[str, str]:
+    """The start/top query of one page of a listing."""
+    query: dict[str, str] = {}
+    if start is not None:
+        query["start"] = v.check_start(start)
+    if top is not None:
+        query["top"] = str(v.check_top(top))
+    return query
+
+
+def image_variant(
+    image: ImageInput, url_op: Operation, stream_op: Operation
+) -> tuple[Operation, dict[str, str] | None]:
+    """The operation variant for an image and, for the URL variant, its JSON body."""
+    if image.url is not None:
+        return url_op, {"url": image.url}
+    return stream_op, None
+
+
+@attrs.frozen
+class TrainingOps:
+    """The train / get-training-status pair of one trainable resource kind."""
+
+    train: Operation
+    status: Operation
+    id_name: str
+
+
+@attrs.frozen
+class FaceOps:
+    """Add (URL and stream variants), get, update and delete of one kind of persisted face."""
+
+    add_from_url: Operation
+    add_from_stream: Operation
+    delete: Operation
+    get: Operation | None = None
+    update: Operation | None = None
+
+
+class Resource:
+    """Base of the resource groups: one transport, one endpoint."""
+
+    __slots__ = ("_endpoint", "_transport")
+
+    def __init__(self, transport: Transport, endpoint: Endpoint) -> None:
+        self._transport = transport
+        self._endpoint = endpoint
+
+    async def _call(
+        self,
+        op: Operation,
+        path_args: tuple[str, ...] = (),
+        *,
+        query: Mapping[str, str] | None = None,
+        json: object = None,
+        data: bytes | None = None,
+        timeout: Timeout = None,
+    ) -> object:
+        return await self._transport.call(
+            self._endpoint, op, path_args, query=query, json=json, data=data, timeout=timeout
+        )
+
+    async def _call_model(
+        self,
+        cls: type[T],
+        op: Operation,
+        path_args: tuple[str, ...] = (),
+        *,
+        query: Mapping[str, str] | None = None,
+        json: object = None,
+        data: bytes | None = None,
+        timeout: Timeout = None,
+    ) -> T:
+        return await self._transport.call(
+            self._endpoint, op, path_args, query=query, json=json, data=data, timeout=timeout,
+            model=cls,
+        )  # fmt: skip
+
+    async def _call_list(
+        self,
+        cls: type[T],
+        op: Operation,
+        path_args: tuple[str, ...] = (),
+        *,
+        query: Mapping[str, str] | None = None,
+        json: object = None,
+        data: bytes | None = None,
+        timeout: Timeout = None,
+    ) -> builtins.list[T]:
+        body = await self._call(op, path_args, query=query, json=json, data=data, timeout=timeout)
+        try:
+            return structure_list(body, cls)
+        except ConversionError as exc:
+            raise _conversion_failed(op, exc) from exc
+
+    async def _call_operation_id(
+        self, op: Operation, path_args: tuple[str, ...], *, json: object, timeout: Timeout
+    ) -> str:
+        """Send a 202-accepted operation; the id of the operation from Operation-Location."""
+        _, headers = await self._transport.call_with_headers(
+            self._endpoint, op, path_args, json=json, timeout=timeout
+        )
+        location = headers.get("Operation-Location") or headers.get("operation-location")
+        operation_id = location.rstrip("/").rsplit("/", 1)[-1] if location else ""
+        if not operation_id:
+            raise ResponseError(
+                202, "", reason=f"{op.operation_id}: no operation id in Operation-Location"
+            )
+        return operation_id
+
+    def _pages(
+        self,
+        cls: type[T],
+        op: Operation,
+        path_args: tuple[str, ...],
+        *,
+        key: Callable[[T], str],
+        start: str | None,
+        page_size: int,
+        query: Mapping[str, str] | None = None,
+        timeout: Timeout,
+    ) -> AsyncIterator[T]:
+        """Every item of a start/top listing, fetching ``page_size`` items per request."""
+        # Checked here, not in the generator, so bad arguments fail at the call.
+        v.check_top(page_size, "page_size")
+        cursor = None if start is None else v.check_start(start)
+        return self._page_items(cls, op, path_args, key, cursor, page_size, query, timeout)
+
+    async def _page_items(
+        self,
+        cls: type[T],
+        op: Operation,
+        path_args: tuple[str, ...],
+        key: Callable[[T], str],
+        cursor: str | None,
+        page_size: int,
+        query: Mapping[str, str] | None,
+        timeout: Timeout,
+    ) -> AsyncIterator[T]:
+        while True:
+            params = dict(query or {}, top=str(page_size))
+            if cursor:
+                params["start"] = cursor
+            page = await self._call_list(cls, op, path_args, query=params, timeout=timeout)
+            for item in page:
+                yield item
+            if len(page) < page_size:
+                return
+            cursor = key(page[-1])
+
+    def _add_face(
+        self,
+        ops: FaceOps,
+        path_args: tuple[str, ...],
+        image: object,
+        *,
+        user_data: str | None,
+        target_face: v.TargetFace | None,
+        detection_model: str,
+        timeout: Timeout,
+    ) -> Awaitable[PersistedFace]:
+        """Check every argument now; return the request for the caller to await at once.
+
+        A plain method, not a coroutine: for bytes (the common case) all the checks are
+        synchronous, so the transport's call is returned as is, one coroutine less per call.
+        Other image inputs are read (files off the event loop) by ``_add_face_loading``.
+        """
+        detection = v.detection_model(detection_model)
+        # The service's default model is not sent: the request without it means the same.
+        query = {} if detection == SERVICE_DETECTION_MODEL else {"detectionModel": detection}
+        face_user_data = v.check_user_data(user_data, v.FACE_USER_DATA_MAX)
+        if face_user_data is not None:
+            query["userData"] = face_user_data
+        if target_face is not None:
+            query["targetFace"] = v.target_face(target_face)
+        if image.__class__ is bytes:
+            return self._transport.call(
+                self._endpoint, ops.add_from_stream, path_args, query=query or None,
+                data=check_image_bytes(image), timeout=timeout, model=PersistedFace,
+            )  # fmt: skip
+        return self._add_face_loading(ops, path_args, image, query, timeout)
+
+    async def _add_face_loading(
+        self,
+        ops: FaceOps,
+        path_args: tuple[str, ...],
+        image: object,
+        query: dict[str, str],
+        timeout: Timeout,
+    ) -> PersistedFace:
+        loaded = await load_image(image)
+        op, body = image_variant(loaded, ops.add_from_url, ops.add_from_stream)
+        return await self._transport.call(
+            self._endpoint, op, path_args, query=query, json=body, data=loaded.data,
+            timeout=timeout, model=PersistedFace,
+        )  # fmt: skip
+
+    async def _get_face(
+        self, op: Operation | None, path_args: tuple[str, ...], timeout: Timeout
+    ) -> PersistedFace:
+        assert op is not None
+        return await self._call_model(PersistedFace, op, path_args, timeout=timeout)
+
+    async def _update_face(
+        self,
+        op: Operation | None,
+        path_args: tuple[str, ...],
+        user_data: str | None,
+        timeout: Timeout,
+    ) -> None:
+        assert op is not None
+        body: dict[str, Any] = {}
+        face_user_data = v.check_user_data(user_data, v.FACE_USER_DATA_MAX)
+        if face_user_data is not None:
+            body["userData"] = face_user_data
+        await self._call(op, path_args, json=body, timeout=timeout)
+
+
+class TrainingMixin(Resource):
+    """train / get_training_status / wait_for_training, shared by every trainable kind."""
+
+    __slots__ = ()
+    _training: TrainingOps
+
+    async def train(self, resource_id: str, /, *, timeout: Timeout = None) -> None:
+        """Queue a training task (202 Accepted); poll with wait_for_training().
+
+        Raises the kind's NotFound subclass when the resource does not exist.
+        """
+        resource_id = v.check_id(resource_id, self._training.id_name)
+        await self._call(self._training.train, (resource_id,), timeout=timeout)
+
+    async def get_training_status(
+        self, resource_id: str, /, *, timeout: Timeout = None
+    ) -> TrainingStatus:
+        """The status of the last training (``nonstarted``, ``running``, ``succeeded``, ``failed``).
+
+        Raises the kind's NotFound subclass when the resource does not exist or was never
+        trained.
+        """
+        resource_id = v.check_id(resource_id, self._training.id_name)
+        return await self._call_model(
+            TrainingStatus, self._training.status, (resource_id,), timeout=timeout
+        )
+
+    async def wait_for_training(
+        self,
+        resource_id: str,
+        /,
+        *,
+        timeout: float = DEFAULT_TRAINING_TIMEOUT,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
+        request_timeout: Timeout = None,
+    ) -> TrainingStatus:
+        """Poll the training status until it settles, waiting longer between polls each time.
+
+        Delays start at ``poll_interval`` seconds and double up to ``max_poll_interval``;
+        ``request_timeout`` overrides the client's timeout of each status request.
+        Returns the final TrainingStatus when training succeeded. Raises TrainingFailed (with
+        the service's message) when it failed, and TrainingTimeout when it has not settled
+        within ``timeout`` seconds.
+        """
+        resource_id = v.check_id(resource_id, self._training.id_name)
+        bounds = {
+            "timeout": timeout, "poll_interval": poll_interval,
+            "max_poll_interval": max_poll_interval,
+        }  # fmt: skip
+        for name, value in bounds.items():
+            if not value > 0:
+                raise FaceValidationError(f"{name}: must be > 0", parameter=name)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        delay = poll_interval
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                status = await asyncio.wait_for(
+                    self.get_training_status(resource_id, timeout=request_timeout),
+                    timeout=remaining,
+                )
+            except FaceTimeoutError:
+                raise  # one status request timed out: the transport's verdict, not ours
+            except asyncio.TimeoutError:
+                break
+            state = _status_value(status.status)
+            if state == TrainingStatusType.SUCCEEDED.value:
+                return status
+            if state == TrainingStatusType.FAILED.value:
+                raise TrainingFailed(status.message or "training failed")
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            await asyncio.sleep(min(delay, remaining))
+            delay = min(delay * 2, max_poll_interval)
+        raise TrainingTimeout(
+            f"training of {self._training.id_name} {resource_id!r} did not finish "
+            f"within {timeout} seconds"
+        )
+
+
+def _status_value(status: object) -> str:
+    return str(status.value) if isinstance(status, TrainingStatusType) else str(status)

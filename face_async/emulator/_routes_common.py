@@ -1,0 +1,483 @@
+"""Shared pieces of the emulator's handlers: errors, request parsing, validation, routing."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import unquote
+
+import attrs
+from aiohttp import web
+from aiohttp.abc import AbstractMatchInfo
+from aiohttp.web_urldispatcher import Resource, ResourceRoute, UrlMappingMatchInfo
+from yarl import URL
+
+from ._clock import Clock
+from ._images import FaceRect, ImageFace, NotAnImage, ParsedImage, parse_image
+from ._limits import ServiceLimits
+from ._state import EmulatorState, TrainingRecord
+
+ID_RE = re.compile(r"^[a-z0-9\-_]{1,64}$")
+UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+RECOGNITION_MODELS = ("recognition_01", "recognition_02", "recognition_03", "recognition_04")
+DETECTION_MODELS = ("detection_01", "detection_02", "detection_03")
+
+
+class ApiError(Exception):
+    """An error answer: ``{"error": {"code": ..., "message": ...}}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def response(self) -> web.Response:
+        return json_response({"error": {"code": self.code, "message": self.message}}, self.status)
+
+
+def bad_argument(message: str) -> ApiError:
+    return ApiError(400, "BadArgument", message)
+
+
+def json_response(body: object, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+    )
+
+
+def empty_response(status: int = 200) -> web.Response:
+    return web.Response(status=status)
+
+
+@attrs.frozen
+class Context:
+    """What every handler needs besides the request."""
+
+    state: EmulatorState
+    limits: ServiceLimits
+    clock: Clock
+
+
+Handler = Callable[[web.Request, Context], Awaitable[web.StreamResponse]]
+
+
+# ---------------------------------------------------------------------------- request parsing
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The JSON object body; 415 unless Content-Type is application/json, 400 if malformed."""
+    raw = await request.read()
+    if request.content_type != "application/json":
+        raise ApiError(415, "BadArgument", "Invalid Media Type.")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise bad_argument("JSON parsing error. Bad or unrecognizable request JSON body.") from None
+    if not isinstance(body, dict):
+        raise bad_argument("Request body is invalid.")
+    return body
+
+
+async def read_image(request: web.Request, ctx: Context) -> tuple[bytes, ParsedImage]:
+    """The image of a detect/add-face call: octet-stream bytes or a JSON ``{"url": ...}``."""
+    ctype = request.content_type
+    if ctype == "application/octet-stream":
+        try:
+            data = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise ApiError(400, "InvalidImageSize", _TOO_BIG) from None
+    elif ctype == "application/json":
+        body = await read_json(request)
+        url = body.get("url")
+        if not isinstance(url, str) or not url:
+            raise bad_argument("Request body is invalid.")
+        if not url.startswith(("http://", "https://", "data:")):
+            raise ApiError(400, "InvalidURL", "Invalid image URL.")
+        fetched = ctx.state.fetch_url_image(url)
+        if fetched is None:
+            raise ApiError(
+                400,
+                "InvalidURL",
+                "Failed to download from target server. Remote server error returned.",
+            )
+        data = fetched
+    else:
+        raise ApiError(415, "BadArgument", "Invalid Media Type.")
+    if len(data) < ctx.limits.min_image_bytes:
+        raise ApiError(
+            400,
+            "InvalidImageSize",
+            "Image size is too small. "
+            "The valid image file size should be larger than or equal to 1KB.",
+        )
+    if len(data) > ctx.limits.max_image_bytes:
+        raise ApiError(400, "InvalidImageSize", _TOO_BIG)
+    try:
+        return data, parse_image(data)
+    except NotAnImage:
+        raise ApiError(400, "InvalidImage", "Decoding error, image format unsupported.") from None
+
+
+_TOO_BIG = "Image size is too big. The valid image file size should be no larger than 6MB."
+
+
+def query_bool(request: web.Request, name: str, default: bool) -> bool:
+    """A boolean query parameter; clients send true/false in any case."""
+    raw = _query_get(request.query, name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise bad_argument(f"Invalid argument {name}.")
+
+
+def _query_get(query: Mapping[str, str], name: str) -> str | None:
+    value = query.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, candidate in query.items():
+        if key.lower() == lowered:
+            return candidate
+    return None
+
+
+def query_str(request: web.Request, name: str) -> str | None:
+    return _query_get(request.query, name)
+
+
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = _query_get(request.query, name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_argument(f"Invalid argument {name}.") from None
+    if not low <= value <= high:
+        raise bad_argument(f"Invalid argument {name}: must be between {low} and {high}.")
+    return value
+
+
+def paging(request: web.Request, limits: ServiceLimits) -> tuple[str | None, int]:
+    """``start`` (exclusive id) and ``top`` (1-1000, default 1000) of a list call."""
+    start = query_str(request, "start")
+    top = query_int(request, "top", limits.list_max_top, 1, limits.list_max_top)
+    return (start or None), top
+
+
+def page(items: list[Any], key: Callable[[Any], str], start: str | None, top: int) -> list[Any]:
+    """Items sorted by id, those after ``start``, at most ``top``."""
+    ordered = sorted(items, key=key)
+    if start is not None:
+        ordered = [item for item in ordered if key(item) > start]
+    return ordered[:top]
+
+
+def recognition_model_param(value: object) -> str:
+    if value is None:
+        return "recognition_01"
+    if not isinstance(value, str) or value not in RECOGNITION_MODELS:
+        raise bad_argument("'recognitionModel' is invalid.")
+    return value
+
+
+def detection_model_param(request: web.Request) -> str:
+    value = query_str(request, "detectionModel")
+    if value is None or value == "":
+        return "detection_01"
+    if value not in DETECTION_MODELS:
+        raise bad_argument("'detectionModel' is invalid.")
+    return value
+
+
+def check_name(body: Mapping[str, Any], limits: ServiceLimits, *, required: bool) -> str | None:
+    name = body.get("name")
+    if name is None:
+        if required:
+            raise bad_argument("Name is required.")
+        return None
+    if not isinstance(name, str) or (required and not name):
+        raise bad_argument("Invalid argument name.")
+    if len(name) > limits.max_name_length:
+        raise bad_argument("Name is too long, maximum length is 128.")
+    return name
+
+
+def check_user_data(body: Mapping[str, Any], limit: int) -> str | None:
+    value = body.get("userData")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise bad_argument("Invalid argument userData.")
+    if len(value) > limit:
+        raise bad_argument("'userData' is too long.")
+    return value
+
+
+def check_uuid(value: object, code: str, message: str, status: int = 404) -> str:
+    if not isinstance(value, str) or not UUID_RE.match(value):
+        raise ApiError(status, code, message)
+    return value.lower()
+
+
+# ---------------------------------------------------------------------------- routing
+
+
+class ApiResource(Resource):
+    """One operation: a path template matched with case-insensitive fixed segments.
+
+    aiohttp resolves a route before any middleware runs, so the case-insensitive match (clients
+    send both ``persistedfaces`` and ``persistedFaces``) has to live in the resource. Operations
+    that share a method and path (the URL and stream variants, verify face-to-face and
+    face-to-person) are told apart by ``accept``, which looks at the request.
+    """
+
+    def __init__(
+        self,
+        template: str,
+        *,
+        name: str,
+        accept: Callable[[web.Request], Awaitable[bool]] | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self._template = template
+        parts = []
+        for segment in template.strip("/").split("/"):
+            if segment.startswith("{") and segment.endswith("}"):
+                parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+            else:
+                parts.append(f"(?i:{re.escape(segment)})")
+        self._pattern = re.compile("^/" + "/".join(parts) + "/?$")
+        self._accept = accept
+
+    @property
+    def canonical(self) -> str:
+        return self._template
+
+    def _match(self, path: str) -> dict[str, str] | None:
+        found = self._pattern.match(path)
+        if found is None:
+            return None
+        return {key: unquote(value) for key, value in found.groupdict().items()}
+
+    async def resolve(self, request: web.Request) -> tuple[UrlMappingMatchInfo | None, set[str]]:
+        # Method first: it is a dict lookup, the path is a regex (and there is no 405 to report,
+        # the catch-all route answers the service's 404 instead).
+        route = self._routes.get(request.method)
+        if route is None:
+            return None, set()
+        match_dict = self._match(request.rel_url.path_safe)
+        if match_dict is None:
+            return None, set()
+        if self._accept is not None and not await self._accept(request):
+            return None, set()
+        return UrlMappingMatchInfo(match_dict, route), self._allowed_methods
+
+    def raw_match(self, path: str) -> bool:
+        return self._template == path
+
+    def get_info(self) -> dict[str, Any]:  # type: ignore[override]
+        return {"path": self._template}
+
+    def url_for(self, **kwargs: str) -> URL:
+        return URL.build(path=self._template.format(**kwargs))
+
+    def add_prefix(self, prefix: str) -> None:
+        self._template = prefix + self._template
+
+    def __repr__(self) -> str:
+        return f"<ApiResource {self.name} {self._template}>"
+
+
+class AnyCaseResource(Resource):
+    """A last resort for paths whose leading segments differ in case (``/PersonGroups/...``).
+
+    aiohttp looks resources up by their literal path prefix, so an ApiResource is only tried
+    when the prefix before its first ``{`` matches exactly; this resource, indexed under
+    ``/face``, retries every ApiResource for the requests that missed.
+    """
+
+    def __init__(self, resources: list[ApiResource]) -> None:
+        super().__init__(name=None)
+        self._candidates = resources
+
+    @property
+    def canonical(self) -> str:
+        return "/face"
+
+    def _match(self, path: str) -> dict[str, str] | None:
+        return None
+
+    async def resolve(self, request: web.Request) -> tuple[UrlMappingMatchInfo | None, set[str]]:
+        for resource in self._candidates:
+            found, _ = await resource.resolve(request)
+            if found is not None:
+                return found, set()
+        return None, set()
+
+    def raw_match(self, path: str) -> bool:
+        return False
+
+    def get_info(self) -> dict[str, Any]:  # type: ignore[override]
+        return {"path": "/face"}
+
+    def url_for(self, **kwargs: str) -> URL:
+        return URL.build(path="/face")
+
+    def add_prefix(self, prefix: str) -> None:
+        raise NotImplementedError("the emulator's routes are not mounted under a prefix")
+
+    def __repr__(self) -> str:
+        return f"<AnyCaseResource over {len(self._candidates)} operations>"
+
+
+async def is_stream(request: web.Request) -> bool:
+    return request.content_type == "application/octet-stream"
+
+
+async def is_face_to_person(request: web.Request) -> bool:
+    # Verify's two operations share POST /verify; only the body tells them apart.
+    raw = await request.read()
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        return False
+    return isinstance(body, dict) and ("personId" in body or "faceId" in body)
+
+
+def register(
+    app: web.Application,
+    ctx: Context,
+    method: str,
+    template: str,
+    name: str,
+    handler: Handler,
+    *,
+    accept: Callable[[web.Request], Awaitable[bool]] | None = None,
+) -> ApiResource:
+    """Add one named operation to ``app``; ApiError raised by ``handler`` becomes its answer."""
+
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request, ctx)
+        except ApiError as error:
+            return error.response()
+
+    resource = ApiResource(template, name=name, accept=accept)
+    app.router.register_resource(resource)
+    resource.register_route(ResourceRoute(method, endpoint, resource))
+    return resource
+
+
+def match(request: web.Request, key: str) -> str:
+    info: AbstractMatchInfo = request.match_info
+    return str(info[key])  # type: ignore[index]
+
+
+# ---------------------------------------------------------------------------- faces to store
+
+
+def target_face(request: web.Request) -> FaceRect | None:
+    """The ``targetFace=left,top,width,height`` query parameter, validated."""
+    raw = query_str(request, "targetFace")
+    if raw is None or raw == "":
+        return None
+    try:
+        left, top, width, height = (int(part) for part in raw.split(","))
+    except ValueError:
+        raise bad_argument(_BAD_TARGET) from None
+    if left < 0 or top < 0 or width <= 0 or height <= 0:
+        raise bad_argument(_BAD_TARGET)
+    return FaceRect(left=left, top=top, width=width, height=height)
+
+
+_BAD_TARGET = (
+    "Invalid argument targetFace. Caused by invalid string format or invalid "
+    "left/top/height/width value."
+)
+
+
+def face_to_add(parsed: ParsedImage, target: FaceRect | None) -> ImageFace:
+    """The one face an add-face call stores; 400 when the image or area holds 0 or >1 faces."""
+    faces = list(parsed.faces)
+    if target is not None:
+        whole = FaceRect(left=0, top=0, width=parsed.width, height=parsed.height)
+        if not whole.intersects(target):
+            raise bad_argument(
+                "Argument targetFace out of range, targetFace is valid but it's intersection "
+                "with the entire image is empty."
+            )
+        faces = [face for face in faces if face.rect.intersects(target)]
+    if not faces:
+        raise ApiError(
+            400,
+            "InvalidImage",
+            "No face detected in the image or in the specified targetFace area.",
+        )
+    if len(faces) > 1:
+        raise ApiError(
+            400,
+            "InvalidImage",
+            "There is more than 1 face in the image or in the specified targetFace area.",
+        )
+    return faces[0]
+
+
+def face_user_data(request: web.Request, limits: ServiceLimits) -> str | None:
+    value = query_str(request, "userData")
+    if value is not None and len(value) > limits.max_face_user_data:
+        raise bad_argument("'userData' is too long.")
+    return value
+
+
+# ---------------------------------------------------------------------------- training
+
+
+def queue_training(
+    old: TrainingRecord | None,
+    model: dict[str, list[str]],
+    failure: str | None,
+    ctx: Context,
+) -> TrainingRecord:
+    """A new training over ``model``; the last successful model stays usable meanwhile."""
+    now = ctx.clock.now()
+    span = ctx.limits.training_seconds
+    return TrainingRecord(
+        created=now,
+        started=now + span * 0.2,
+        ends=now + span,
+        model=model,
+        failure=failure,
+        last_success=old.successful_at(now) if old is not None else None,
+        previous_model=old.usable_model(now) if old is not None else None,
+    )
+
+
+def training_json(training: TrainingRecord, ctx: Context, *, camel: bool = False) -> dict[str, Any]:
+    """The TrainingStatus body; ``camel`` spells ``notStarted`` as v1.2 does."""
+    now = ctx.clock.now()
+    status = training.status(now)
+    success = training.successful_at(now)
+    return {
+        "status": "notStarted" if camel and status == "notstarted" else status,
+        "createdDateTime": ctx.clock.isoformat(training.created),
+        "lastActionDateTime": ctx.clock.isoformat(training.last_action(now)),
+        "lastSuccessfulTrainingDateTime": None if success is None else ctx.clock.isoformat(success),
+        "message": training.failure if status == "failed" else None,
+    }
+
+
+def is_v12(request: web.Request) -> bool:
+    return request.path.lower().startswith("/face/v1.2")

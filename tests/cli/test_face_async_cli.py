@@ -1,0 +1,233 @@
+"""The face-async command line, run as a real subprocess against the test's emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+import face_async
+from face_async import AsyncFaceClient
+from face_async._cli import main
+from face_async._enroll import enroll, fingerprint
+from face_async.emulator import Emulator, Latency, make_face_image
+
+REPO = Path(face_async.__file__).resolve().parent.parent
+PREFIX = "face-async:v1:"
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACE_API_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+async def run_cli(*args: str, env: dict[str, str], timeout: float = 30) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "face_async", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def write_photos(root: Path, persons: int, photos: int) -> dict[str, list[bytes]]:
+    source: dict[str, list[bytes]] = {}
+    for i in range(persons):
+        name = f"Person {i:02d}"
+        (root / name).mkdir(parents=True)
+        images = [make_face_image(name, variant=j) for j in range(photos)]
+        for j, image in enumerate(images):
+            (root / name / f"{j:02d}.jpg").write_bytes(image)
+        source[name] = images
+    return source
+
+
+def service_faces(emu: Emulator, group_id: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for person in emu.state.person_groups[group_id].persons.values():
+        assert person.name is not None
+        assert person.name not in out, f"duplicate person {person.name}"
+        out[person.name] = [face.user_data or "" for face in person.faces.values()]
+    return out
+
+
+def expected(source: dict[str, list[bytes]]) -> dict[str, list[str]]:
+    return {name: [PREFIX + fingerprint(i) for i in images] for name, images in source.items()}
+
+
+async def test_enroll_command_then_rerun_verifies(emulator: Emulator, tmp_path: Path) -> None:
+    source = write_photos(tmp_path / "photos", 3, 2)
+    (tmp_path / "photos" / "Person 00" / "broken.jpg").write_bytes(b"\x00" * 2000)
+    env = cli_env(FACE_API_KEY=emulator.key, FACE_API_ENDPOINT=emulator.url)
+    args = ("enroll", str(tmp_path / "photos"), "--group", "g", "--progress", "lines",
+            "--journal", str(tmp_path / "j.sqlite"))
+    code, out, err = await run_cli(*args, env=env)
+    assert code == 1, err  # one image failed
+    assert out.count("\nadded ") + out.startswith("added ") == 6
+    assert "Person 00/broken.jpg  invalid_image" in out
+    assert "faces added                  6" in out
+    assert emulator.key not in out + err
+    assert service_faces(emulator, "g") == expected(source)
+    code, out, _ = await run_cli(*args, env=env)
+    assert code == 1
+    assert "faces skipped                6" in out
+    assert "faces added                  0" in out
+    assert service_faces(emulator, "g") == expected(source)
+
+
+def test_usage_errors_exit_2_without_leaking_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("FACE_API_KEY", "FACE_API_ENDPOINT", "MY_FACE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "photos").mkdir()
+    base = ["enroll", str(tmp_path / "photos"), "--group", "g", "--endpoint",
+            "http://127.0.0.1:9"]
+    assert main(base) == 2
+    assert "FACE_API_KEY" in capsys.readouterr().err
+    assert main([*base, "--key-env", "MY_FACE_KEY"]) == 2
+    assert "MY_FACE_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("FACE_API_KEY", "s3cret-value")
+    assert main(base[:4]) == 2
+    err = capsys.readouterr().err
+    assert "FACE_API_ENDPOINT" in err
+    assert "s3cret-value" not in err
+    assert main(["enroll", str(tmp_path / "nope"), *base[2:]]) == 2
+    assert "not a directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["enroll", "--group", "g"])
+    assert exc.value.code == 2
+    assert "PHOTOS_DIR" in capsys.readouterr().err
+
+
+async def test_service_error_exits_3(emulator: Emulator, tmp_path: Path) -> None:
+    write_photos(tmp_path / "photos", 1, 1)
+    env = cli_env(FACE_API_KEY="wrong-key")
+    code, out, err = await run_cli("enroll", str(tmp_path / "photos"), "--group", "g",
+                                   "--endpoint", emulator.url, "--journal",
+                                   str(tmp_path / "j.sqlite"), env=env)
+    assert code == 3
+    assert "AuthenticationError" in err
+    assert "wrong-key" not in out + err
+
+
+async def test_identify_command(emulator: Emulator, client: AsyncFaceClient,
+                                tmp_path: Path) -> None:
+    source = {f"Person {i}": [make_face_image(f"Person {i}", variant=j) for j in range(2)]
+              for i in range(3)}
+    await enroll(client, "g", source)
+    probe = tmp_path / "probe.jpg"
+    probe.write_bytes(make_face_image("Person 1", variant=50))
+    env = cli_env(FACE_API_KEY=emulator.key)
+    code, out, err = await run_cli("identify", str(probe), "--group", "g", "--endpoint",
+                                   emulator.url, env=env)
+    assert code == 0, err
+    assert ": Person 1 (" in out
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(make_face_image("nobody", faces=0))
+    code, out, _ = await run_cli("identify", str(empty), "--group", "g", "--endpoint",
+                                 emulator.url, env=env)
+    assert code == 1
+    assert "no face found" in out
+
+
+async def test_demo_needs_no_key_or_network() -> None:
+    code, out, err = await run_cli("demo", "--persons", "5", "--photos", "3", "--latency", "0",
+                                   env=cli_env(), timeout=60)
+    assert code == 0, err
+    assert "faces added                  15" in out
+    assert "faces failed                 4" in out
+    for reason in ("multiple_faces", "no_face", "invalid_image", "image_size"):
+        assert reason in out
+    identified = [line for line in out.splitlines() if "new photo of" in line]
+    assert len(identified) == 4
+    for line in identified[:-1]:
+        name = line.split("new photo of", 1)[1].split("->")[0].strip()
+        assert line.split("->")[1].strip().startswith(name + " (confidence")
+    assert identified[-1].endswith("-> unknown")
+
+
+async def test_emulator_command_is_delegated() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "face_async", "emulator", "--port", "0", env=cli_env(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 20)
+        assert line.decode().startswith("FACE_EMULATOR_ENDPOINT=http://127.0.0.1:")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+
+
+async def test_resume_after_sigkill(emulator: Emulator, tmp_path: Path) -> None:
+    """kill -9 the enroll command mid-run, rerun it: exactly the intended faces, once each."""
+    emulator.config.latency = {"*AddFace*": Latency.fixed(0.05)}
+    source = write_photos(tmp_path / "photos", 6, 5)
+    env = cli_env(FACE_API_KEY=emulator.key)
+    args = ("enroll", str(tmp_path / "photos"), "--group", "g", "--endpoint", emulator.url,
+            "--journal", str(tmp_path / "j.sqlite"), "--max-concurrency", "3",
+            "--progress", "lines")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "face_async", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    confirmed = 0
+    try:
+        while confirmed < 8:
+            line = await asyncio.wait_for(proc.stdout.readline(), 20)
+            assert line, "the enroll command ended before it was killed"
+            confirmed += line.startswith(b"added ")
+    finally:
+        proc.kill()  # SIGKILL: no cleanup, no final journal write
+        await proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    # Writes the killed process had sent still complete at the service.
+    await emulator.stats.wait_for(lambda stats: stats.in_flight == 0)
+    on_service = sum(len(faces) for faces in service_faces(emulator, "g").values())
+    assert 8 <= on_service < 30
+    code, out, err = await run_cli(*args, env=env)
+    assert code == 0, err
+    added = int(out.split("faces added", 1)[1].split()[0])
+    skipped = int(out.split("faces skipped", 1)[1].split()[0])
+    assert added + skipped == 30
+    assert added == 30 - on_service
+    assert service_faces(emulator, "g") == expected(source)
+    assert emulator.stats.max_concurrent_writes_per_person == 1
+
+
+async def test_ctrl_c_exits_130_and_rerun_completes(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.config.latency = {"*AddFace*": Latency.fixed(0.05)}
+    source = write_photos(tmp_path / "photos", 4, 4)
+    env = cli_env(FACE_API_KEY=emulator.key)
+    args = ("enroll", str(tmp_path / "photos"), "--group", "g", "--endpoint", emulator.url,
+            "--journal", str(tmp_path / "j.sqlite"), "--max-concurrency", "2",
+            "--progress", "lines")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "face_async", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    confirmed = 0
+    while confirmed < 3:
+        line = await asyncio.wait_for(proc.stdout.readline(), 20)
+        assert line, "the enroll command ended before Ctrl-C"
+        confirmed += line.startswith(b"added ")
+    proc.send_signal(signal.SIGINT)
+    err = await asyncio.wait_for(proc.stderr.read(), 20)
+    assert await asyncio.wait_for(proc.wait(), 20) == 130
+    assert b"run the same command again" in err
+    await emulator.stats.wait_for(lambda stats: stats.in_flight == 0)
+    code, _, err_text = await run_cli(*args, env=env)
+    assert code == 0, err_text
+    assert service_faces(emulator, "g") == expected(source)

@@ -1,0 +1,437 @@
+"""Retries against the emulator's faults: what is retried, what is not, and how long we wait."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+
+import aiohttp
+import pytest
+
+from face_async._client import AsyncFaceClient
+from face_async._errors import (
+    FaceConnectionError,
+    FaceTimeoutError,
+    OutcomeUnknownError,
+    RateLimited,
+    ServerError,
+)
+from face_async._retry import RetryPolicy, is_retryable, wait_delays
+from face_async._transport import Operation
+from face_async.emulator import Emulator, Fault, Latency, RateLimit, make_face_image
+
+GET_GROUP = Operation("PersonGroup_Get", "GET", "/persongroups/{personGroupId}", True)
+CREATE_GROUP = Operation("PersonGroup_Create", "PUT", "/persongroups/{personGroupId}", True)
+CREATE_PERSON = Operation(
+    "PersonGroupPerson_Create", "POST", "/persongroups/{personGroupId}/persons", False
+)
+ADD_FACE = Operation(
+    "PersonGroupPerson_AddFaceFromStream",
+    "POST",
+    "/persongroups/{personGroupId}/persons/{personId}/persistedfaces",
+    False,
+)
+FAST = RetryPolicy(max_tries=4, initial_delay=0.01, max_delay=0.02)
+
+
+async def _client_with_group(emu: Emulator, retry: RetryPolicy = FAST) -> AsyncFaceClient:
+    client = await AsyncFaceClient(emu.url, key=emu.key, retry=retry).open()
+    await client.transport.call(client.endpoint, CREATE_GROUP, ("g",), json={"name": "G"})
+    return client
+
+
+# --- idempotent operations are retried -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["500", "503", "408", "reset_before", "reset_after_commit"])
+async def test_idempotent_read_is_retried(emulator: Emulator, kind: str) -> None:
+    client = await _client_with_group(emulator)
+    try:
+        emulator.config.faults = [Fault(kind, operations="PersonGroup_Get", count=2)]
+        group = await client.transport.call(client.endpoint, GET_GROUP, ("g",))
+        assert isinstance(group, dict)
+        assert group["personGroupId"] == "g"
+        assert emulator.stats.requests["PersonGroup_Get"] == 3
+        # aiohttp itself re-sends an idempotent method once when a pooled connection drops,
+        # so a reset may cost one of our retries less.
+        if kind.startswith("reset"):
+            assert 1 <= client.stats.retries <= 2
+        else:
+            assert client.stats.retries == 2
+    finally:
+        await client.aclose()
+
+
+async def test_idempotent_put_is_retried_after_408(emulator: Emulator) -> None:
+    emulator.config.faults = [Fault("408", operations="PersonGroup_Create", count=1)]
+    async with AsyncFaceClient(emulator.url, key=emulator.key, retry=FAST) as client:
+        await client.transport.call(client.endpoint, CREATE_GROUP, ("g",), json={"name": "G"})
+        assert client.stats.by_status[408] == 1
+        assert client.stats.retries == 1
+    assert emulator.stats.requests["PersonGroup_Create"] == 2
+    assert emulator.stats.responses[200] == 1
+
+
+async def test_retries_stop_at_max_tries(emulator: Emulator) -> None:
+    client = await _client_with_group(emulator)
+    try:
+        emulator.config.faults = [Fault("503", operations="PersonGroup_Get")]
+        with pytest.raises(ServerError) as info:
+            await client.transport.call(client.endpoint, GET_GROUP, ("g",))
+        assert info.value.status == 503
+        assert info.value.request_id  # the emulator sends apim-request-id
+        assert emulator.stats.requests["PersonGroup_Get"] == FAST.max_tries
+        assert client.stats.server_errors == FAST.max_tries
+    finally:
+        await client.aclose()
+
+
+# --- non-idempotent operations are never re-sent after an ambiguous failure ------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "cause", "committed"),
+    [
+        ("500", 500, ServerError, False),
+        ("503", 503, ServerError, False),
+        ("408", 408, Exception, False),
+        ("reset_after_commit", None, FaceConnectionError, True),
+        ("reset_before", None, FaceConnectionError, False),
+    ],
+)
+async def test_non_idempotent_write_raises_outcome_unknown(
+    emulator: Emulator, kind: str, status: int | None, cause: type[Exception], committed: bool
+) -> None:
+    client = await _client_with_group(emulator)
+    try:
+        emulator.config.faults = [Fault(kind, operations="PersonGroupPerson_Create", count=1)]
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.transport.call(client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"})
+        error = info.value
+        assert error.operation_id == "PersonGroupPerson_Create"
+        assert error.status == status
+        assert isinstance(error.cause, cause)
+        assert error.__cause__ is error.cause
+        assert emulator.stats.requests["PersonGroupPerson_Create"] == 1  # not re-sent
+        assert client.stats.retries == 0
+        assert client.stats.outcome_unknown == 1
+        # reset_after_commit: the write applied although the client never saw an answer.
+        assert len(emulator.state.person_groups["g"].persons) == (1 if committed else 0)
+    finally:
+        await client.aclose()
+
+
+async def test_non_idempotent_add_face_after_500_is_not_duplicated(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="face_async")
+    client = await _client_with_group(emulator)
+    try:
+        person = await client.transport.call(
+            client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"}
+        )
+        assert isinstance(person, dict)
+        emulator.config.faults = [Fault("500", operations="*AddFace*", count=1)]
+        with pytest.raises(OutcomeUnknownError):
+            await client.transport.call(
+                client.endpoint, ADD_FACE, ("g", person["personId"]), data=make_face_image("a")
+            )
+        assert emulator.stats.requests["PersonGroupPerson_AddFaceFromStream"] == 1
+        warnings = [r.getMessage() for r in caplog.records if r.name == "face_async"]
+        assert any(
+            "PersonGroupPerson_AddFaceFromStream: outcome unknown after HTTP 500" in w
+            for w in warnings
+        )
+    finally:
+        await client.aclose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _RetrySignal(logging.Handler):
+    """Sets an event when the client logs its first retry (it logs before it sleeps)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.event = asyncio.Event()
+        self.logger = logging.getLogger("face_async")
+        self._old_level = self.logger.level
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("retrying"):
+            self.event.set()
+
+    def __enter__(self) -> asyncio.Event:
+        self.logger.addHandler(self)
+        self.logger.setLevel(logging.INFO)
+        return self.event
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self._old_level)
+
+
+async def test_connect_error_before_send_is_retried_for_a_non_idempotent_write() -> None:
+    port = _free_port()
+    retry = RetryPolicy(max_tries=200, initial_delay=0.02, max_delay=0.02)
+    with _RetrySignal() as first_retry:
+        async with AsyncFaceClient(f"http://127.0.0.1:{port}", key="k", retry=retry) as client:
+            call = asyncio.create_task(
+                client.transport.call(client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"})
+            )
+            await first_retry.wait()  # the first attempt was refused: nothing reached a server
+            async with Emulator(key="k", port=port) as emu:
+                async with AsyncFaceClient(emu.url, key="k") as setup:
+                    await setup.transport.call(
+                        setup.endpoint, CREATE_GROUP, ("g",), json={"name": "G"}
+                    )
+                person = await call
+            assert isinstance(person, dict)
+            assert "personId" in person
+            assert client.stats.connection_errors >= 1
+            assert client.stats.outcome_unknown == 0
+            assert emu.stats.requests["PersonGroupPerson_Create"] == 1
+
+
+# --- 409 and 429 are retried for every operation ---------------------------------------------
+
+
+async def test_concurrent_operation_conflict_is_retried_for_writes(emulator: Emulator) -> None:
+    retry = RetryPolicy(max_tries=30, initial_delay=0.01, max_delay=0.05)
+    client = await _client_with_group(emulator, retry)
+    try:
+        person = await client.transport.call(
+            client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"}
+        )
+        assert isinstance(person, dict)
+        emulator.config.latency = {"*AddFace*": Latency.fixed(0.05)}
+        image = make_face_image("a")
+        faces = await asyncio.gather(
+            *(
+                client.transport.call(
+                    client.endpoint, ADD_FACE, ("g", person["personId"]), data=image
+                )
+                for _ in range(3)
+            )
+        )
+        assert len({f["persistedFaceId"] for f in faces}) == 3  # type: ignore[index]
+        assert emulator.stats.conflicts >= 1
+        assert client.stats.by_status[409] == emulator.stats.conflicts
+        assert client.stats.retries == emulator.stats.conflicts
+    finally:
+        await client.aclose()
+
+
+async def test_429_waits_retry_after_and_pauses_every_worker(emulator: Emulator) -> None:
+    client = await _client_with_group(emulator)
+    try:
+        emulator.config.faults = [Fault("429", operations="PersonGroup_Get", count=1)]
+        started = time.monotonic()
+        with _RetrySignal() as retrying:
+            first = asyncio.create_task(client.transport.call(client.endpoint, GET_GROUP, ("g",)))
+            await retrying.wait()  # the 429 has been seen; the fault is spent
+        assert client.stats.rate_limited == 1
+        assert client.endpoint.gate.pauses == 1
+        others = [
+            asyncio.create_task(client.transport.call(client.endpoint, GET_GROUP, ("g",)))
+            for _ in range(3)
+        ]
+        done_at: list[float] = []
+        for task in [first, *others]:
+            await task
+            done_at.append(time.monotonic() - started)
+        # Retry-After: 1 -> nobody got through before a second had passed, without jitter.
+        assert min(done_at) >= 0.95
+        assert max(done_at) < 3.0
+        assert emulator.stats.responses[429] == 1
+        assert emulator.stats.requests["PersonGroup_Get"] == 5
+        assert client.stats.rate_limited == 1
+        assert client.stats.retries == 1
+    finally:
+        await client.aclose()
+
+
+async def test_service_rate_limit_pauses_the_gate_and_every_call_succeeds(
+    emulator: Emulator,
+) -> None:
+    retry = RetryPolicy(max_tries=5, initial_delay=0.01, max_delay=0.02)
+    client = await _client_with_group(emulator, retry)
+    try:
+        emulator.config.rate_limit = RateLimit(tps=4, burst=2)
+        results = await asyncio.gather(
+            *(client.transport.call(client.endpoint, GET_GROUP, ("g",)) for _ in range(6))
+        )
+        assert all(isinstance(r, dict) for r in results)
+        assert emulator.stats.rate_limited >= 1
+        assert client.stats.rate_limited == emulator.stats.rate_limited
+        assert client.endpoint.gate.pauses >= 1
+        # Paused together: far fewer 429s than a blind per-worker retry storm would cause.
+        assert client.stats.rate_limited <= 6
+    finally:
+        await client.aclose()
+
+
+async def test_retry_after_above_the_cap_raises_at_once(emulator: Emulator) -> None:
+    retry = RetryPolicy(max_tries=5, initial_delay=0.01, max_delay=0.02, max_server_delay=0.5)
+    client = await _client_with_group(emulator, retry)
+    try:
+        emulator.config.faults = [Fault("429", operations="PersonGroupPerson_Create")]
+        started = time.monotonic()
+        with pytest.raises(RateLimited) as info:
+            await client.transport.call(client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"})
+        assert time.monotonic() - started < 0.9  # did not sleep the 1 s Retry-After
+        assert info.value.retry_after == 1.0
+        assert info.value.status == 429
+        assert emulator.stats.requests["PersonGroupPerson_Create"] == 1
+        assert client.endpoint.gate.pauses == 0
+    finally:
+        await client.aclose()
+
+
+async def test_client_side_tps_keeps_under_the_service_limit(emulator: Emulator) -> None:
+    emulator.config.rate_limit = RateLimit(tps=6, burst=5)
+    async with AsyncFaceClient(emulator.url, key=emulator.key, tps=5, retry=FAST) as client:
+        await client.transport.call(client.endpoint, CREATE_GROUP, ("g",), json={"name": "G"})
+        started = time.monotonic()
+        await asyncio.gather(
+            *(client.transport.call(client.endpoint, GET_GROUP, ("g",)) for _ in range(7))
+        )
+        elapsed = time.monotonic() - started
+    # A burst of 5 (one taken by the create), then 5 per second: 8 calls need >= 0.6 s.
+    assert elapsed >= 0.55
+    assert emulator.stats.rate_limited == 0
+    assert client.stats.rate_limited == 0
+
+
+# --- timeouts --------------------------------------------------------------------------------
+
+
+async def test_per_call_timeout(emulator: Emulator) -> None:
+    emulator.config.slow_seconds = 5.0
+    client = await _client_with_group(emulator, RetryPolicy.never())
+    try:
+        emulator.config.faults = [Fault("slow", operations="PersonGroup_Get", count=1)]
+        started = time.monotonic()
+        with pytest.raises(FaceTimeoutError) as info:
+            await client.transport.call(client.endpoint, GET_GROUP, ("g",), timeout=0.2)
+        assert time.monotonic() - started < 2.0
+        assert info.value.request_sent is True
+        assert isinstance(info.value, TimeoutError)
+        assert client.stats.timeouts == 1
+    finally:
+        await client.aclose()
+
+
+async def test_timeout_is_retried_for_reads_and_ambiguous_for_writes(emulator: Emulator) -> None:
+    emulator.config.slow_seconds = 5.0
+    client = await _client_with_group(emulator)
+    try:
+        emulator.config.faults = [Fault("slow", operations="PersonGroup_Get", count=1)]
+        group = await client.transport.call(client.endpoint, GET_GROUP, ("g",), timeout=0.2)
+        assert isinstance(group, dict)
+        assert emulator.stats.requests["PersonGroup_Get"] == 2
+        emulator.config.faults = [Fault("slow", operations="PersonGroupPerson_Create", count=1)]
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.transport.call(
+                client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"}, timeout=0.2
+            )
+        assert isinstance(info.value.cause, FaceTimeoutError)
+        assert emulator.stats.requests["PersonGroupPerson_Create"] == 1
+    finally:
+        await client.aclose()
+
+
+# --- the pure parts --------------------------------------------------------------------------
+
+
+def test_wait_generator_uses_server_delay_unjittered_else_jittered_exponential() -> None:
+    policy = RetryPolicy(initial_delay=0.5, max_delay=2.0, max_server_delay=30.0)
+    gen = wait_delays(policy)
+    gen.send(None)
+    limited = RateLimited(429, None, "Try again in 26 seconds.", retry_after=26.0)
+    assert gen.send(limited) == 26.0
+    server = ServerError(500, None, "x")
+    delays = [gen.send(server) for _ in range(6)]
+    ceilings = [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]
+    assert all(0.0 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    assert len(set(delays)) > 1  # jittered
+
+
+def test_classification() -> None:
+    policy = RetryPolicy(max_server_delay=10.0)
+    assert is_retryable(RateLimited(429, None, "x", retry_after=5.0), policy)
+    assert is_retryable(RateLimited(429, None, "x"), policy)
+    assert not is_retryable(RateLimited(429, None, "x", retry_after=11.0), policy)
+    assert is_retryable(ServerError(503, None, "x"), policy)
+    assert is_retryable(FaceConnectionError("x", request_sent=False), policy)
+    assert not is_retryable(OutcomeUnknownError("op", ServerError(500, None, "x")), policy)
+    assert not is_retryable(ValueError("x"), policy)
+    assert not is_retryable(asyncio.CancelledError(), policy)
+
+
+async def test_cancellation_is_never_swallowed_or_retried(emulator: Emulator) -> None:
+    emulator.config.slow_seconds = 5.0
+    sent = asyncio.Event()
+
+    async def on_headers_sent(*_: object) -> None:
+        sent.set()
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_headers_sent.append(on_headers_sent)
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as session,
+        AsyncFaceClient(emulator.url, key=emulator.key, session=session, retry=FAST) as client,
+    ):
+        await client.transport.call(client.endpoint, CREATE_GROUP, ("g",), json={"name": "G"})
+        emulator.config.faults = [Fault("slow", operations="PersonGroup_Get", count=1)]
+        sent.clear()
+        task = asyncio.create_task(client.transport.call(client.endpoint, GET_GROUP, ("g",)))
+        await sent.wait()  # the request is on the wire
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert client.stats.retries == 0
+        assert client.stats.requests == 2
+        group = await client.transport.call(client.endpoint, GET_GROUP, ("g",))
+        assert isinstance(group, dict)  # the client is still usable
+
+
+async def test_each_retry_is_logged_with_operation_status_and_request_id(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="face_async")
+    client = await _client_with_group(emulator)
+    try:
+        emulator.config.faults = [Fault("503", operations="PersonGroup_Get", count=1)]
+        await client.transport.call(client.endpoint, GET_GROUP, ("g",))
+    finally:
+        await client.aclose()
+    retries = [r for r in caplog.records if r.getMessage().startswith("retrying")]
+    assert len(retries) == 1
+    message = retries[0].getMessage()
+    assert retries[0].levelno == logging.WARNING
+    assert "PersonGroup_Get" in message
+    assert "ServerError 503" in message
+    assert "attempt 1" in message
+    assert "request id None" not in message  # the emulator's apim-request-id is reported
+
+
+async def test_429_is_retried_for_a_non_idempotent_write(emulator: Emulator) -> None:
+    client = await _client_with_group(emulator)
+    try:
+        emulator.config.faults = [Fault("429", operations="PersonGroupPerson_Create", count=1)]
+        person = await client.transport.call(
+            client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"}
+        )
+        assert isinstance(person, dict)
+        assert emulator.stats.requests["PersonGroupPerson_Create"] == 2
+        assert len(emulator.state.person_groups["g"].persons) == 1
+        assert client.stats.outcome_unknown == 0
+    finally:
+        await client.aclose()
