@@ -24,8 +24,15 @@ sent and again when the service confirms it, and each person when its id is know
 each record at once. A rerun lists the group's persons once, compares their persistedFaceIds with
 the journal (faces gone from the service are added again; unknown faces are read and matched by
 fingerprint; a face sent by the interrupted run without a known outcome makes the person checked
-again when it is done) and continues; a rerun of a finished enrollment makes no write. Per-image
-state lives in the journal, not in memory: memory grows with the number of persons, not images.
+again when it is done) and continues; a rerun of a finished enrollment makes no write.
+
+Memory: per-image state lives in the journal, not in memory, and so does the group's listing
+read at the start (TEMP tables). A streamed source keeps in memory only the persons with an
+image in progress (at most ``4 * max_concurrency``); the others are parked in the journal and
+taken back when their next image comes. A source known up front keeps its plan (the image
+references per person, a few dozen bytes each). Without a journal, a private temporary journal
+file is used, so that sqlite holds a bounded page cache rather than every record. The report's
+failures are kept in memory: the report returns them all anyway.
 
 Shortest makespan: when the source is known up front (a mapping or a folder), the next write goes
 to the person with the most images left (longest remaining chain first), which keeps every slot
@@ -81,7 +88,7 @@ from face_async._errors import (
     RateLimited,
 )
 from face_async._images import MAX_IMAGE_BYTES, MIN_IMAGE_BYTES, image_format
-from face_async._journal import Journal
+from face_async._journal import Journal, ListedPerson, ParkedPerson
 from face_async._scheduler import PersonScheduler
 
 if TYPE_CHECKING:
@@ -461,7 +468,6 @@ class _Enrollment:
         )
         netloc = urlsplit(client.endpoint.base_url).netloc
         self.run = Journal.run_key(netloc, group_id, large)
-        self.listing: dict[str, list[Person]] = {}
         self.created = 0
         self.reused = 0
         self.added = 0
@@ -493,18 +499,26 @@ class _Enrollment:
             await groups.create(self.group_id, name=self.group_name[:128])
 
     async def load_listing(self) -> None:
-        listing: dict[str, list[Person]] = {}
+        """Record the group's persons in the journal (a TEMP table), a page at a time."""
+        self.journal.clear_listed(self.run)
+        self.journal.clear_parked(self.run)
+        page: list[tuple[str, str, str | None, list[str]]] = []
         async for person in self.persons.iter(self.group_id):
             if person.name is not None:
-                listing.setdefault(person.name, []).append(person)
-        self.listing = listing
+                page.append((person.name, person.person_id, person.user_data,
+                             list(person.persisted_face_ids or ())))
+            if len(page) >= 1000:
+                self.journal.add_listed(self.run, page)
+                page = []
+        if page:
+            self.journal.add_listed(self.run, page)
 
     async def start_person(self, pr: _PersonRun) -> None:
         """Create or reuse the person and reconcile its faces with the journal."""
         pr.started = True
         recorded = self.journal.person(self.run, pr.name)
-        existing = self.listing.pop(pr.name, [])
-        chosen: Person | None = None
+        existing = self.journal.take_listed(self.run, pr.name)
+        chosen: ListedPerson | None = None
         if recorded is not None and recorded.person_id is not None:
             chosen = next((p for p in existing if p.person_id == recorded.person_id), None)
         if chosen is None and recorded is not None:
@@ -518,7 +532,7 @@ class _Enrollment:
             pr.person_id = chosen.person_id
             self.reused += 1
             self.emit(PersonReused(person=pr.name, person_id=pr.person_id))
-            await self.reconcile_person(pr, list(chosen.persisted_face_ids or ()))
+            await self.reconcile_person(pr, list(chosen.persisted_face_ids))
             return
         pr.person_id = await self.create_person(pr.name)
         self.created += 1
@@ -822,11 +836,35 @@ class _Enrollment:
                 read.cancel()
             await asyncio.gather(*reads, return_exceptions=True)
 
+    def park(self, pr: _PersonRun) -> None:
+        """Move a started person none of whose images is in progress to the journal."""
+        self.journal.park(ParkedPerson(
+            name=pr.name, person_id=pr.person_id, cursor=pr.cursor, on_service=pr.on_service,
+            ambiguous=pr.ambiguous, failure=pr.failed.reason if pr.failed else None,
+            detail=pr.failed.detail if pr.failed else None,
+        ), self.run)  # fmt: skip
+
+    def unpark(self, name: str) -> _PersonRun:
+        """The person called ``name``: as parked when started earlier in this run, else new."""
+        parked = self.journal.parked(self.run, name)
+        if parked is None:
+            return _PersonRun(name=name)
+        return _PersonRun(
+            name=name, started=True, person_id=parked.person_id, cursor=parked.cursor,
+            on_service=parked.on_service, ambiguous=parked.ambiguous,
+            failed=None if parked.failure is None else _Abort(parked.failure, parked.detail or ""),
+        )  # fmt: skip
+
     async def run_streamed(
         self, pairs: AsyncIterator[tuple[str, ImageRef]]
     ) -> None:
-        """Streamed work: images in source order, serialized per person, lazily read."""
-        runs: dict[str, _PersonRun] = {}
+        """Streamed work: images in source order, serialized per person, lazily read.
+
+        Only persons with an image in progress (at most ``4 * max_concurrency``) are in
+        memory; the others are parked in the journal, so memory does not grow with the number
+        of persons or images. Persons whose writes were ambiguous are checked at the end.
+        """
+        runs: dict[str, _PersonRun] = {}  # persons with an image in progress
         window = asyncio.Semaphore(4 * self.scheduler.max_concurrency)
         tasks: set[asyncio.Task[None]] = set()
         failure: list[BaseException] = []
@@ -837,6 +875,11 @@ class _Enrollment:
                     await self.ensure_started(pr)
                     await self.process_image(pr, image, index)
                     pr.remaining -= 1
+                    if pr.remaining == 0 and runs.get(pr.name) is pr:
+                        # No other image of the person is queued: park it (synchronously, so
+                        # the producer either sees it here or finds it parked).
+                        self.park(pr)
+                        del runs[pr.name]
             except BaseException as exc:  # re-raised by the producer below
                 failure.append(exc)
             finally:
@@ -848,7 +891,7 @@ class _Enrollment:
                     break
                 pr = runs.get(name)
                 if pr is None:
-                    pr = runs[name] = _PersonRun(name=name)
+                    pr = runs[name] = self.unpark(name)
                 index = pr.cursor
                 pr.cursor += 1
                 pr.remaining += 1
@@ -860,8 +903,11 @@ class _Enrollment:
                 await asyncio.gather(*tasks)
             for exc in failure:
                 raise exc
-            for pr in runs.values():
-                if pr.started:
+            name = ""
+            while (parked := self.journal.parked_ambiguous(self.run, name)) is not None:
+                name = parked.name
+                pr = self.unpark(name)
+                if pr.failed is None:
                     async with self.scheduler.hold(self.key(pr)):
                         await self.finish_person(pr)
         finally:
@@ -975,7 +1021,8 @@ async def enroll(
     false. Writes are paced at ``tps`` per second (default: the client's TPS limit) in that
     same order, so the longest chain never queues behind the others at the client's gate.
     ``journal`` (a path or a :class:`Journal`) makes the run resumable: run it again after an
-    interruption and it continues. ``on_event`` receives progress events.
+    interruption and it continues (without one, a private temporary file is used: exactly-once
+    within the run, no resume). ``on_event`` receives progress events.
 
     A bad image never aborts the run: it is reported in ``EnrollReport.failures``. Raises
     AuthenticationError, PermissionDenied (e.g. the subscription quota), NotFound when the group
@@ -990,7 +1037,9 @@ async def enroll(
             tps = getattr(gate, "tps", None)
         scheduler = PersonScheduler(max_concurrency, tps=tps)
     own_journal = not isinstance(journal, Journal)
-    db = journal if isinstance(journal, Journal) else Journal(journal or ":memory:")
+    # No journal: a private temporary file (not :memory:), so that per-image records are
+    # not held in memory; sqlite keeps a bounded page cache.
+    db = journal if isinstance(journal, Journal) else Journal(journal or "")
     stats = client.stats
     calls0, retries0, limited0 = stats.requests, stats.retries, stats.rate_limited
     started = time.monotonic()

@@ -4,6 +4,15 @@ One journal file may hold several enrollments; each is keyed by (endpoint host, 
 flag). The journal records a person when its id is known and a face when the service confirmed
 it, committing each record at once (WAL mode), so that it survives Ctrl-C, a crash or kill -9.
 Writes are single-row upserts of well under a millisecond; they run on the event loop thread.
+Every query is a lookup by primary key (or a prefix of it): its cost does not grow with the
+number of faces recorded.
+
+The journal also holds what one enrollment must remember but need not keep in memory, in TEMP
+tables (private to the connection, gone when it closes, never in the journal file): the group's
+listing read at the start (``listed``) and the state of the persons not being worked on
+(``parked``). sqlite keeps a bounded page cache and spills the rest to a temporary file, so an
+enrollment's memory does not grow with the number of images (nor of persons, for a streamed
+source). ``Journal()`` itself is such a private temporary file, deleted on close.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from contextlib import contextmanager
 
 import attrs
 
-__all__ = ["Journal", "JournalFace", "JournalPerson"]
+__all__ = ["Journal", "JournalFace", "JournalPerson", "ListedPerson", "ParkedPerson"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS persons (
@@ -42,6 +51,28 @@ CREATE TABLE IF NOT EXISTS foreign_faces (
 );
 """
 
+_TEMP_SCHEMA = """
+CREATE TEMP TABLE IF NOT EXISTS listed (
+    run TEXT NOT NULL,
+    name TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    user_data TEXT,
+    face_ids TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS temp.listed_by_name ON listed (run, name);
+CREATE TEMP TABLE IF NOT EXISTS parked (
+    run TEXT NOT NULL,
+    name TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    cursor INTEGER NOT NULL,
+    on_service INTEGER NOT NULL,
+    ambiguous INTEGER NOT NULL,
+    failure TEXT,
+    detail TEXT,
+    PRIMARY KEY (run, name)
+);
+"""
+
 
 @attrs.frozen(kw_only=True)
 class JournalPerson:
@@ -63,14 +94,40 @@ class JournalFace:
     source: str
 
 
+@attrs.frozen(kw_only=True)
+class ListedPerson:
+    """A person of the group as listed at the start of an enrollment."""
+
+    person_id: str
+    user_data: str | None
+    persisted_face_ids: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class ParkedPerson:
+    """What an enrollment remembers of a person started in this run while no image of it is
+    in progress: its id (empty when it could not be created), how many of its images were
+    seen, how many faces it holds, whether a write was ambiguous, and why it failed for good."""
+
+    name: str
+    person_id: str
+    cursor: int
+    on_service: int
+    ambiguous: bool
+    failure: str | None
+    detail: str | None
+
+
 class Journal:
     """A sqlite3 journal of persons and faces confirmed by the service.
 
-    ``Journal(":memory:")`` keeps it in memory (exactly-once within one run, no resume).
-    Raises sqlite3.Error when the file cannot be opened or is not a journal.
+    ``Journal()`` (path ``""``) is a private temporary file deleted when it is closed, and
+    ``Journal(":memory:")`` keeps everything in memory: both give exactly-once within one run
+    and no resume, but only the first keeps memory bounded (sqlite's page cache) however many
+    faces are recorded. Raises sqlite3.Error when the file cannot be opened or is not a journal.
     """
 
-    def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
+    def __init__(self, path: str | os.PathLike[str] = "") -> None:
         self._path = os.fspath(path)
         # isolation_level=None: we commit each statement ourselves (autocommit).
         self._db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -79,14 +136,19 @@ class Journal:
         # power loss can drop the last commits, which reconciliation then recovers.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        # A bounded page cache (2 MiB, sqlite's usual default) for the file and TEMP tables:
+        # what does not fit is read back from the file, so memory does not grow with records.
+        self._db.execute("PRAGMA cache_size=-2048")
+        self._db.execute("PRAGMA temp.cache_size=-2048")
         self._db.executescript(_SCHEMA)
+        self._db.executescript(_TEMP_SCHEMA)
 
     def __repr__(self) -> str:
         return f"Journal({self._path!r})"
 
     @property
     def path(self) -> str:
-        """The journal's file path (``:memory:`` when in memory)."""
+        """The journal's file path (``:memory:`` when in memory, ``""`` when temporary)."""
         return self._path
 
     def close(self) -> None:
@@ -105,8 +167,9 @@ class Journal:
         return f"{endpoint_host}|{'large' if large else 'pg'}|{group_id}"
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _tx(self, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the journal file's write lock at once; TEMP tables need no lock.
+        self._db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
             yield self._db
         except BaseException:
@@ -248,3 +311,73 @@ class Journal:
             "SELECT COUNT(*) FROM faces WHERE run=? AND persisted_face_id IS NOT NULL", (run,)
         ).fetchone()
         return int(row[0])
+
+    # the group's listing (TEMP) ---------------------------------------------------------------
+
+    def clear_listed(self, run: str) -> None:
+        """Forget the listing of an enrollment."""
+        self._db.execute("DELETE FROM listed WHERE run=?", (run,))
+
+    def add_listed(self, run: str, persons: list[tuple[str, str, str | None, list[str]]]) -> None:
+        """Record one page of the group's listing: (name, person id, userData, face ids)."""
+        with self._tx(immediate=False) as db:
+            db.executemany(
+                "INSERT INTO listed (run, name, person_id, user_data, face_ids) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(run, name, person_id, user_data, ",".join(face_ids))
+                 for name, person_id, user_data, face_ids in persons],
+            )
+
+    def take_listed(self, run: str, name: str) -> list[ListedPerson]:
+        """The listed persons called ``name`` in listing order, forgotten once taken."""
+        rows = self._db.execute(
+            "SELECT person_id, user_data, face_ids FROM listed WHERE run=? AND name=? "
+            "ORDER BY rowid", (run, name)
+        ).fetchall()
+        if rows:
+            self._db.execute("DELETE FROM listed WHERE run=? AND name=?", (run, name))
+        return [
+            ListedPerson(person_id=r[0], user_data=r[1],
+                         persisted_face_ids=tuple(r[2].split(",")) if r[2] else ())
+            for r in rows
+        ]
+
+    # persons not being worked on (TEMP) ------------------------------------------------------
+
+    def clear_parked(self, run: str) -> None:
+        """Forget the parked persons of an enrollment."""
+        self._db.execute("DELETE FROM parked WHERE run=?", (run,))
+
+    def park(self, person: ParkedPerson, run: str) -> None:
+        """Remember a started person while none of its images is in progress."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO parked (run, name, person_id, cursor, on_service, ambiguous, "
+            "failure, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run, person.name, person.person_id, person.cursor, person.on_service,
+             int(person.ambiguous), person.failure, person.detail),
+        )
+
+    def parked(self, run: str, name: str) -> ParkedPerson | None:
+        """The parked person called ``name``, or None (not started in this run)."""
+        row = self._db.execute(
+            "SELECT name, person_id, cursor, on_service, ambiguous, failure, detail FROM parked "
+            "WHERE run=? AND name=?", (run, name)
+        ).fetchone()
+        return None if row is None else _parked(row)
+
+    def parked_ambiguous(self, run: str, after: str = "") -> ParkedPerson | None:
+        """The first parked person after ``after`` (by name) whose writes were ambiguous."""
+        row = self._db.execute(
+            "SELECT name, person_id, cursor, on_service, ambiguous, failure, detail FROM parked "
+            "WHERE run=? AND name>? AND ambiguous ORDER BY name LIMIT 1", (run, after)
+        ).fetchone()
+        return None if row is None else _parked(row)
+
+
+def _parked(row: tuple[object, ...]) -> ParkedPerson:
+    return ParkedPerson(
+        name=str(row[0]), person_id=str(row[1]), cursor=int(str(row[2])),
+        on_service=int(str(row[3])), ambiguous=bool(row[4]),
+        failure=None if row[5] is None else str(row[5]),
+        detail=None if row[6] is None else str(row[6]),
+    )  # fmt: skip

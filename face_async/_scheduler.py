@@ -31,6 +31,9 @@ __all__ = ["PersonScheduler", "face_list_key", "person_key"]
 
 _P = ParamSpec("_P")
 _BURST = 2.0  # grants a rate-paced scheduler can bank: one to use, one kept back
+# How late a pacing timer may fire and still count from when it was due: epoll rounds its
+# timeout up to the millisecond, so timers fire ~0.5 ms late on average (5% of a 10 ms pace).
+_LATE = 1.0  # in grants
 _T = TypeVar("_T")
 
 
@@ -95,8 +98,10 @@ class PersonScheduler:
         # token bucket) allows at first; afterwards at most _BURST are banked.
         self._tokens = max(_BURST, tps or 0.0) if burst is None else max(1.0, burst)
         self._refilled: float | None = None
+        self._due: float | None = None  # when a refused call was told a grant would be ready
         self._running_priorities: list[float] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._soon: asyncio.Handle | None = None
 
     def __repr__(self) -> str:
         return (f"PersonScheduler(max_concurrency={self._max}, running={self._running}, "
@@ -196,6 +201,15 @@ class PersonScheduler:
             heapq.heappush(self._ready, queue[0])
         else:
             del self._queues[ticket.key]
+        # Grant in the next loop iteration, not now: the caller that released usually submits
+        # the next call of its chain in the same step (an enrollment's worker does), and that
+        # call must compete for the free slot and for the grant kept back for it, not find
+        # them handed to a call of lower priority a moment before.
+        if self._soon is None:
+            self._soon = asyncio.get_running_loop().call_soon(self._dispatch_soon)
+
+    def _dispatch_soon(self) -> None:
+        self._soon = None
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -220,6 +234,11 @@ class PersonScheduler:
         if self._refilled is None:
             self._refilled = now
         cap = max(_BURST, self._tokens)  # the first second's worth is spent, never refilled
+        if self._due is not None and now > self._due:
+            # Calls have waited since the grant was due: the time the timer (or the loop) was
+            # late is not lost to the cap, or the pace would fall short of tps.
+            cap += min(_LATE, (now - self._due) * self._tps)
+        self._due = None
         self._tokens = min(cap, self._tokens + (now - self._refilled) * self._tps)
         self._refilled = now
         # Keep one grant back while a call of higher priority runs: it returns soon and must
@@ -229,6 +248,7 @@ class PersonScheduler:
             self._tokens -= 1.0
             return True
         when = now + (1.0 + keep - self._tokens) / self._tps
+        self._due = when
         if self._timer is not None and self._timer.when() > when:
             self._timer.cancel()
             self._timer = None

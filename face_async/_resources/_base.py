@@ -29,7 +29,8 @@ Timeout: TypeAlias = float | aiohttp.ClientTimeout | None
 DEFAULT_TRAINING_TIMEOUT = 600.0
 DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_MAX_POLL_INTERVAL = 30.0
-SERVICE_DETECTION_MODEL = DetectionModel.DETECTION_01.value  # what the service uses when unsent
+# The detection model the service uses when the request names none (add face, detect).
+SERVICE_DETECTION_MODEL = DetectionModel.DETECTION_01
 
 
 def _conversion_failed(op: Operation, exc: ConversionError) -> ResponseError:
@@ -43,6 +44,22 @@ def page_query(start: str | None, top: int | None) -> dict[str, str]:
         query["start"] = v.check_start(start)
     if top is not None:
         query["top"] = str(v.check_top(top))
+    return query
+
+
+def face_query(
+    detection_model: str, user_data: str | None, target_face: v.TargetFace | None
+) -> dict[str, str]:
+    """The query of an add-face request; the service's default detection model is left out."""
+    query: dict[str, str] = {}
+    detection = v.detection_model(detection_model)
+    if detection != SERVICE_DETECTION_MODEL:
+        query["detectionModel"] = detection
+    face_user_data = v.check_user_data(user_data, v.FACE_USER_DATA_MAX)
+    if face_user_data is not None:
+        query["userData"] = face_user_data
+    if target_face is not None:
+        query["targetFace"] = v.target_face(target_face)
     return query
 
 
@@ -191,7 +208,6 @@ class Resource:
         ops: FaceOps,
         path_args: tuple[str, ...],
         image: object,
-        *,
         user_data: str | None,
         target_face: v.TargetFace | None,
         detection_model: str,
@@ -203,17 +219,13 @@ class Resource:
         synchronous, so the transport's call is returned as is, one coroutine less per call.
         Other image inputs are read (files off the event loop) by ``_add_face_loading``.
         """
-        detection = v.detection_model(detection_model)
-        # The service's default model is not sent: the request without it means the same.
-        query = {} if detection == SERVICE_DETECTION_MODEL else {"detectionModel": detection}
-        face_user_data = v.check_user_data(user_data, v.FACE_USER_DATA_MAX)
-        if face_user_data is not None:
-            query["userData"] = face_user_data
-        if target_face is not None:
-            query["targetFace"] = v.target_face(target_face)
+        defaults = (
+            detection_model is SERVICE_DETECTION_MODEL and user_data is None and target_face is None
+        )
+        query = None if defaults else face_query(detection_model, user_data, target_face)
         if image.__class__ is bytes:
             return self._transport.call(
-                self._endpoint, ops.add_from_stream, path_args, query=query or None,
+                self._endpoint, ops.add_from_stream, path_args, query=query,
                 data=check_image_bytes(image), timeout=timeout, model=PersistedFace,
             )  # fmt: skip
         return self._add_face_loading(ops, path_args, image, query, timeout)
@@ -223,7 +235,7 @@ class Resource:
         ops: FaceOps,
         path_args: tuple[str, ...],
         image: object,
-        query: dict[str, str],
+        query: dict[str, str] | None,
         timeout: Timeout,
     ) -> PersistedFace:
         loaded = await load_image(image)

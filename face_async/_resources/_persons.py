@@ -146,10 +146,11 @@ class _PersonOperations(Resource):
         Raises FaceValidationError on bad input, InvalidImage when no single face is found,
         PersonNotFound, and QuotaExceeded at 248 faces per person.
         """
+        ops = self._ops
+        path_args = (v.check_id(group_id, ops.group_id_name), v.check_uuid(person_id, "person_id"))
         return await self._add_face(
-            self._ops.faces, self._ids(group_id, person_id), image, user_data=user_data,
-            target_face=target_face, detection_model=detection_model, timeout=timeout,
-        )  # fmt: skip
+            ops.faces, path_args, image, user_data, target_face, detection_model, timeout
+        )
 
     async def get_face(
         self, group_id: str, person_id: str, persisted_face_id: str, /, *, timeout: Timeout = None

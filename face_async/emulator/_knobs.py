@@ -190,6 +190,11 @@ class Knobs:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    @property
+    def gates_held(self) -> int:
+        """Per-person (or face list) gates held right now: 0 once the writes are over."""
+        return len(self._busy) + len(self._locks)
+
     def fired(self, fault: Fault) -> int:
         """How many times `fault` has fired since the last reset."""
         return self._fired.get(fault, 0)

@@ -10,7 +10,9 @@ class ServiceLimits:
     """Limits from the Face API v1.0 reference; tests and benchmarks may lower or raise them.
 
     ``training_seconds`` is how long a training stays ``running`` (real event-loop time),
-    ``snapshot_seconds`` how long a snapshot take/apply operation stays ``running``.
+    ``snapshot_seconds`` how long a snapshot take/apply operation stays ``running``. Quotas are
+    the S0 tier's; ``snapshot_takes_per_day``/``snapshot_applies_per_day`` count the operations
+    accepted in the last 24 hours of the emulator's clock.
     """
 
     max_faces_per_person: int = 248
@@ -21,7 +23,8 @@ class ServiceLimits:
     max_person_groups: int = 1_000_000
     max_face_lists: int = 64
     max_large_face_lists: int = 1_000_000
-    max_snapshots: int = 100
+    snapshot_takes_per_day: int = 100
+    snapshot_applies_per_day: int = 100
     min_image_bytes: int = 1024
     max_image_bytes: int = 6 * 1024 * 1024
     max_name_length: int = 128
@@ -31,6 +34,7 @@ class ServiceLimits:
     identify_max_candidates: int = 100
     find_similar_max_candidates: int = 1000
     find_similar_max_face_ids: int = 1000
+    group_min_face_ids: int = 2
     group_max_face_ids: int = 1000
     detect_max_faces_returned: int = 100
     list_max_top: int = 1000

@@ -7,6 +7,7 @@ scores a high confidence (0.90-0.99), different identities a low one (0.05-0.45)
 from __future__ import annotations
 
 import hashlib
+import heapq
 from typing import Any
 
 from aiohttp import web
@@ -276,12 +277,14 @@ def _live(ctx: Context, face_id: str) -> DetectedFaceRecord:
     return record
 
 
-def _face_ids(body: dict[str, Any], limit: int) -> list[str]:
+def _face_ids(body: dict[str, Any], limit: int, minimum: int = 1) -> list[str]:
     ids = body.get("faceIds")
     if not isinstance(ids, list) or not ids:
         raise bad_argument("Request body is invalid.")
     if len(ids) > limit:
         raise bad_argument(f"The length of faceIds must be no more than {limit}.")
+    if len(ids) < minimum:
+        raise bad_argument(f"The length of faceIds must be at least {minimum}.")
     return [_face_id(i, "faceIds") for i in ids]
 
 
@@ -380,10 +383,10 @@ async def identify(request: web.Request, ctx: Context) -> web.StreamResponse:
         for person_id, identity in identity_of.items():
             if person_id not in scored:
                 scored[person_id] = other_confidence(face.identity, identity, person_id)
-        candidates = sorted(
+        candidates = heapq.nlargest(
+            max_candidates,
             ((conf, pid) for pid, conf in scored.items() if conf >= floor and pid in group.persons),
-            reverse=True,
-        )[:max_candidates]
+        )
         results.append(
             {
                 "faceId": face.face_id,
@@ -482,10 +485,13 @@ async def find_similar(request: web.Request, ctx: Context) -> web.StreamResponse
         _check_models([query], face_list.recognition_model)
         if large:
             trained = _trained_model(ctx, face_list, prefix, label, list_id)
+            # matchPerson keeps confidences >= 0.5, which only the same identity scores: the
+            # other identities' faces (all but a few of a million) need not be scored at all.
+            identities = [query.identity] if mode == "matchPerson" else list(trained)
             candidates = [
                 (pfid, identity)
-                for identity, pfids in trained.items()
-                for pfid in pfids
+                for identity in identities
+                for pfid in trained.get(identity, ())
                 if pfid in face_list.faces
             ]
         else:
@@ -493,8 +499,8 @@ async def find_similar(request: web.Request, ctx: Context) -> web.StreamResponse
     scored = [(score(query.identity, identity, cid), cid) for cid, identity in candidates]
     if mode == "matchPerson":
         scored = [pair for pair in scored if pair[0] >= 0.5]
-    scored.sort(reverse=True)
-    return json_response([{key: cid, "confidence": conf} for conf, cid in scored[:top]])
+    best = heapq.nlargest(top, scored)
+    return json_response([{key: cid, "confidence": conf} for conf, cid in best])
 
 
 # ---------------------------------------------------------------------------- group
@@ -503,7 +509,7 @@ async def find_similar(request: web.Request, ctx: Context) -> web.StreamResponse
 async def group(request: web.Request, ctx: Context) -> web.StreamResponse:
     """Face_Group: faces of one identity form a group; identities seen once are messy."""
     body = await read_json(request)
-    ids = _face_ids(body, ctx.limits.group_max_face_ids)
+    ids = _face_ids(body, ctx.limits.group_max_face_ids, ctx.limits.group_min_face_ids)
     faces = [_live(ctx, face_id) for face_id in ids]
     _check_models(faces)
     by_identity: dict[str, list[str]] = {}

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 from aiohttp import web
 
+from . import _routes_containers as shared
 from ._routes_common import (
-    ID_RE,
     ApiError,
     Context,
-    bad_argument,
     check_name,
     check_user_data,
     check_uuid,
-    detection_model_param,
     empty_response,
-    face_to_add,
-    face_user_data,
     is_v12,
     json_response,
     match,
@@ -26,68 +21,26 @@ from ._routes_common import (
     paging,
     query_bool,
     queue_training,
-    read_image,
     read_json,
-    recognition_model_param,
-    target_face,
-    training_json,
 )
-from ._state import (
-    OperationRecord,
-    PersistedFaceRecord,
-    PersonGroupRecord,
-    PersonRecord,
-    new_id,
+from ._state import EmulatorState, OperationRecord, PersonGroupRecord, PersonRecord, new_id
+
+GroupKind = shared.Kind[PersonGroupRecord]
+
+PERSON_GROUP = GroupKind(
+    False, "personGroupId", "PersonGroup", "Person group", EmulatorState.groups
+)
+LARGE_PERSON_GROUP = GroupKind(
+    True, "largePersonGroupId", "LargePersonGroup", "Large person group", EmulatorState.groups
 )
 
 
-@attrs.frozen
-class GroupKind:
-    """What differs between PersonGroup and LargePersonGroup: keys, codes, wording, limits."""
-
-    large: bool
-    id_key: str
-    prefix: str  # error-code prefix: "PersonGroup" / "LargePersonGroup"
-    label: str  # "Person group" / "Large person group"
-
-
-PERSON_GROUP = GroupKind(False, "personGroupId", "PersonGroup", "Person group")
-LARGE_PERSON_GROUP = GroupKind(True, "largePersonGroupId", "LargePersonGroup", "Large person group")
-
-
-def _invalid_id(kind: GroupKind) -> ApiError:
-    return ApiError(
-        404,
-        f"{kind.prefix}NotFound",
-        f"{kind.label} ID is invalid. Valid format should be a string composed by numbers, "
-        "English letters in lower case, '-', '_', and no longer than 64 characters.",
-    )
-
-
-def group_or_404(ctx: Context, kind: GroupKind, group_id: str) -> PersonGroupRecord:
-    """The group, or 404 (Large)PersonGroupNotFound for a malformed or unknown id."""
-    if not ID_RE.match(group_id):
-        raise _invalid_id(kind)
-    group = ctx.state.groups(kind.large).get(group_id)
-    if group is None:
-        raise ApiError(404, f"{kind.prefix}NotFound", f"{kind.label} '{group_id}' is not found.")
-    return group
-
-
-def person_or_404(group: PersonGroupRecord, person_id: str) -> PersonRecord:
-    person_id = check_uuid(person_id, "PersonNotFound", "Person ID is invalid.")
+def person_or_404(group: PersonGroupRecord, request: web.Request) -> PersonRecord:
+    person_id = check_uuid(match(request, "personId"), "PersonNotFound", "Person ID is invalid.")
     person = group.persons.get(person_id)
     if person is None:
         raise ApiError(404, "PersonNotFound", f"Person '{person_id}' is not found.")
     return person
-
-
-def face_or_404(person: PersonRecord, face_id: str) -> PersistedFaceRecord:
-    face_id = check_uuid(face_id, "PersistedFaceNotFound", "Persisted face ID is invalid.")
-    face = person.faces.get(face_id)
-    if face is None:
-        raise ApiError(404, "PersistedFaceNotFound", f"Persisted face '{face_id}' is not found.")
-    return face
 
 
 def _refuse_while_training(ctx: Context, kind: GroupKind, group: PersonGroupRecord) -> None:
@@ -101,14 +54,7 @@ def _refuse_while_training(ctx: Context, kind: GroupKind, group: PersonGroupReco
 
 
 def group_json(kind: GroupKind, group: PersonGroupRecord, with_model: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        kind.id_key: group.group_id,
-        "name": group.name,
-        "userData": group.user_data,
-    }
-    if with_model:
-        body["recognitionModel"] = group.recognition_model
-    return body
+    return shared.container_json(kind, group.group_id, group, with_model=with_model)
 
 
 def person_json(person: PersonRecord) -> dict[str, Any]:
@@ -125,66 +71,45 @@ def person_json(person: PersonRecord) -> dict[str, Any]:
 
 def handlers(kind: GroupKind) -> dict[str, Any]:
     """The handlers of one group kind, keyed by the operation name after the prefix."""
-    key = kind.id_key
 
-    async def create(request: web.Request, ctx: Context) -> web.StreamResponse:
-        group_id = match(request, key)
-        if not ID_RE.match(group_id):
-            raise bad_argument(f"Invalid argument {key}.")
-        body = await read_json(request)
-        name = check_name(body, ctx.limits, required=True)
-        user_data = check_user_data(body, ctx.limits.max_user_data)
-        model = recognition_model_param(body.get("recognitionModel"))
-        table = ctx.state.groups(kind.large)
-        if group_id in table:
-            raise ApiError(409, f"{kind.prefix}Exists", f"{kind.label} already exists.")
-        if len(table) >= ctx.limits.max_person_groups:
-            raise ApiError(403, "QuotaExceeded", f"{kind.label} number reached limit.")
-        table[group_id] = PersonGroupRecord(
+    def make(group_id: str, name: str, user_data: str | None, model: str) -> PersonGroupRecord:
+        return PersonGroupRecord(
             group_id=group_id,
-            name=name or "",
+            name=name,
             large=kind.large,
             user_data=user_data,
             recognition_model=model,
         )
-        return empty_response()
+
+    async def create(request: web.Request, ctx: Context) -> web.StreamResponse:
+        return await shared.create_container(request, ctx, kind, ctx.limits.max_person_groups, make)
 
     async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
-        group = group_or_404(ctx, kind, match(request, key))
+        group = shared.container_or_404(ctx, kind, request)
         with_model = query_bool(request, "returnRecognitionModel", False)
         return json_response(group_json(kind, group, with_model))
 
     async def update(request: web.Request, ctx: Context) -> web.StreamResponse:
         body = await read_json(request)
-        group = group_or_404(ctx, kind, match(request, key))
-        name = check_name(body, ctx.limits, required=False)
-        user_data = check_user_data(body, ctx.limits.max_user_data)
-        if name is not None:
-            group.name = name
-        if "userData" in body:
-            group.user_data = user_data
-        return empty_response()
+        return shared.update_name_and_user_data(
+            body, ctx, shared.container_or_404(ctx, kind, request)
+        )
 
     async def delete(request: web.Request, ctx: Context) -> web.StreamResponse:
-        group = group_or_404(ctx, kind, match(request, key))
-        del ctx.state.groups(kind.large)[group.group_id]
+        group = shared.container_or_404(ctx, kind, request)
+        del kind.table(ctx)[group.group_id]
         return empty_response()
 
     async def list_groups(request: web.Request, ctx: Context) -> web.StreamResponse:
         start, top = paging(request, ctx.limits)
         with_model = query_bool(request, "returnRecognitionModel", False)
-        groups = page(list(ctx.state.groups(kind.large).values()), lambda g: g.group_id, start, top)
+        groups = page(kind.table(ctx), start, top)
         return json_response([group_json(kind, g, with_model) for g in groups])
 
     async def train(request: web.Request, ctx: Context) -> web.StreamResponse:
-        group = group_or_404(ctx, kind, match(request, key))
+        group = shared.container_or_404(ctx, kind, request)
+        _refuse_while_training(ctx, kind, group)
         now = ctx.clock.now()
-        if group.is_training(now) and not kind.large:
-            raise ApiError(
-                409,
-                "PersonGroupTrainingNotFinished",
-                f"Person group '{group.group_id}' is under training.",
-            )
         model: dict[str, list[str]] = {}
         for person in group.persons.values():
             for identity in {face.identity for face in person.faces.values()}:
@@ -209,18 +134,14 @@ def handlers(kind: GroupKind) -> dict[str, Any]:
         return response
 
     async def training(request: web.Request, ctx: Context) -> web.StreamResponse:
-        group = group_or_404(ctx, kind, match(request, key))
-        if group.training is None:
-            raise ApiError(
-                404, f"{kind.prefix}NotTrained", f"{kind.label} '{group.group_id}' not trained."
-            )
-        return json_response(training_json(group.training, ctx, camel=is_v12(request)))
+        group = shared.container_or_404(ctx, kind, request)
+        return shared.training_response(request, ctx, kind, group.group_id, group.training)
 
     # ------------------------------------------------------------------------ persons
 
     async def person_create(request: web.Request, ctx: Context) -> web.StreamResponse:
         body = await read_json(request)
-        group = group_or_404(ctx, kind, match(request, key))
+        group = shared.container_or_404(ctx, kind, request)
         name = check_name(body, ctx.limits, required=False)
         user_data = check_user_data(body, ctx.limits.max_user_data)
         _refuse_while_training(ctx, kind, group)
@@ -236,81 +157,55 @@ def handlers(kind: GroupKind) -> dict[str, Any]:
         return json_response({"personId": person.person_id})
 
     async def person_list(request: web.Request, ctx: Context) -> web.StreamResponse:
-        group = group_or_404(ctx, kind, match(request, key))
+        group = shared.container_or_404(ctx, kind, request)
         start, top = paging(request, ctx.limits)
-        persons = page(list(group.persons.values()), lambda p: p.person_id, start, top)
+        persons = page(group.persons, start, top)
         return json_response([person_json(p) for p in persons])
 
     async def person_get(request: web.Request, ctx: Context) -> web.StreamResponse:
-        group = group_or_404(ctx, kind, match(request, key))
-        return json_response(person_json(person_or_404(group, match(request, "personId"))))
+        group = shared.container_or_404(ctx, kind, request)
+        return json_response(person_json(person_or_404(group, request)))
 
     async def person_update(request: web.Request, ctx: Context) -> web.StreamResponse:
         body = await read_json(request)
-        group = group_or_404(ctx, kind, match(request, key))
-        person = person_or_404(group, match(request, "personId"))
-        name = check_name(body, ctx.limits, required=False)
-        user_data = check_user_data(body, ctx.limits.max_user_data)
-        if name is not None:
-            person.name = name
-        if "userData" in body:
-            person.user_data = user_data
-        return empty_response()
+        group = shared.container_or_404(ctx, kind, request)
+        return shared.update_name_and_user_data(body, ctx, person_or_404(group, request))
 
     async def person_delete(request: web.Request, ctx: Context) -> web.StreamResponse:
-        group = group_or_404(ctx, kind, match(request, key))
-        person = person_or_404(group, match(request, "personId"))
+        group = shared.container_or_404(ctx, kind, request)
+        person = person_or_404(group, request)
         del group.persons[person.person_id]
         return empty_response()
 
     # ------------------------------------------------------------------------ faces
 
     async def add_face(request: web.Request, ctx: Context) -> web.StreamResponse:
-        group = group_or_404(ctx, kind, match(request, key))
-        person = person_or_404(group, match(request, "personId"))
+        group = shared.container_or_404(ctx, kind, request)
+        person = person_or_404(group, request)
         _refuse_while_training(ctx, kind, group)
-        user_data = face_user_data(request, ctx.limits)
-        target = target_face(request)
-        detection_model = detection_model_param(request)
-        _, parsed = await read_image(request, ctx)
+        upload = await shared.read_face_upload(request, ctx)
         # Other requests ran while the image was read: the person may be gone by now.
-        group = group_or_404(ctx, kind, match(request, key))
-        person = person_or_404(group, match(request, "personId"))
+        group = shared.container_or_404(ctx, kind, request)
+        person = person_or_404(group, request)
         _refuse_while_training(ctx, kind, group)
-        face = face_to_add(parsed, target)
-        if len(person.faces) >= ctx.limits.max_faces_per_person:
-            raise ApiError(403, "QuotaExceeded", "Persisted face number reached limit.")
-        record = PersistedFaceRecord(
-            persisted_face_id=new_id(),
-            identity=face.identity,
-            fingerprint=parsed.fingerprint,
-            rect=face.rect,
-            user_data=user_data,
-            detection_model=detection_model,
-        )
-        person.faces[record.persisted_face_id] = record
-        return json_response({"persistedFaceId": record.persisted_face_id})
+        return shared.store_face(person.faces, upload, ctx.limits.max_faces_per_person)
 
     async def face_get(request: web.Request, ctx: Context) -> web.StreamResponse:
-        group = group_or_404(ctx, kind, match(request, key))
-        person = person_or_404(group, match(request, "personId"))
-        face = face_or_404(person, match(request, "persistedFaceId"))
-        return json_response(
-            {"persistedFaceId": face.persisted_face_id, "userData": face.user_data}
-        )
+        group = shared.container_or_404(ctx, kind, request)
+        face = shared.face_or_404(person_or_404(group, request).faces, request)
+        return json_response(shared.face_json(face))
 
     async def face_update(request: web.Request, ctx: Context) -> web.StreamResponse:
         body = await read_json(request)
-        group = group_or_404(ctx, kind, match(request, key))
-        person = person_or_404(group, match(request, "personId"))
-        face = face_or_404(person, match(request, "persistedFaceId"))
+        group = shared.container_or_404(ctx, kind, request)
+        face = shared.face_or_404(person_or_404(group, request).faces, request)
         face.user_data = check_user_data(body, ctx.limits.max_face_user_data)
         return empty_response()
 
     async def face_delete(request: web.Request, ctx: Context) -> web.StreamResponse:
-        group = group_or_404(ctx, kind, match(request, key))
-        person = person_or_404(group, match(request, "personId"))
-        face = face_or_404(person, match(request, "persistedFaceId"))
+        group = shared.container_or_404(ctx, kind, request)
+        person = person_or_404(group, request)
+        face = shared.face_or_404(person.faces, request)
         del person.faces[face.persisted_face_id]
         return empty_response()
 

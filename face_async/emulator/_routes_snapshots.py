@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from aiohttp import web
 
@@ -70,9 +70,28 @@ def _snapshot_json(ctx: Context, snapshot: SnapshotRecord) -> dict[str, Any]:
     }
 
 
-def _accepted(location: str) -> web.StreamResponse:
+def _start_operation(
+    ctx: Context,
+    kind: Literal["take", "apply"],
+    resource_location: str,
+    *,
+    snapshot: SnapshotRecord | None = None,
+    apply_target: PersonGroupRecord | FaceListRecord | None = None,
+) -> web.StreamResponse:
+    """Queue a take/apply operation ending in ``snapshot_seconds``; 202 with its location."""
+    now = ctx.clock.now()
+    op = OperationRecord(
+        operation_id=new_id(),
+        kind=kind,
+        created=now,
+        ends=now + ctx.limits.snapshot_seconds,
+        resource_location=resource_location,
+        snapshot=snapshot,
+        apply_target=apply_target,
+    )
+    ctx.state.operations[op.operation_id] = op
     response = empty_response(202)
-    response.headers["Operation-Location"] = location
+    response.headers["Operation-Location"] = f"/operations/{op.operation_id}"
     return response
 
 
@@ -95,9 +114,8 @@ async def take(request: web.Request, ctx: Context) -> web.StreamResponse:
     )
     if source is None:
         raise ApiError(404, f"{prefix}NotFound", f"{label} '{object_id}' is not found.")
-    ctx.state.settle()
-    if len(ctx.state.snapshots) >= ctx.limits.max_snapshots:
-        raise ApiError(403, "QuotaExceeded", "Snapshot number reached limit.")
+    if not ctx.state.spend_daily_quota(ctx.state.snapshot_takes, ctx.limits.snapshot_takes_per_day):
+        raise ApiError(403, "QuotaExceeded", "Snapshot take operation number reached limit.")
     now = ctx.clock.now()
     snapshot = SnapshotRecord(
         snapshot_id=new_id(),
@@ -110,16 +128,7 @@ async def take(request: web.Request, ctx: Context) -> web.StreamResponse:
         expires=now + ctx.limits.snapshot_ttl_seconds,
         payload=ctx.state.copy_object(source),
     )
-    op = OperationRecord(
-        operation_id=new_id(),
-        kind="take",
-        created=now,
-        ends=now + ctx.limits.snapshot_seconds,
-        resource_location=f"/snapshots/{snapshot.snapshot_id}",
-        snapshot=snapshot,
-    )
-    ctx.state.operations[op.operation_id] = op
-    return _accepted(f"/operations/{op.operation_id}")
+    return _start_operation(ctx, "take", f"/snapshots/{snapshot.snapshot_id}", snapshot=snapshot)
 
 
 async def list_snapshots(request: web.Request, ctx: Context) -> web.StreamResponse:
@@ -181,22 +190,16 @@ async def apply(request: web.Request, ctx: Context) -> web.StreamResponse:
     table: dict[str, Any] = ctx.state.groups(large) if is_group else ctx.state.lists(large)
     if object_id in table:
         raise ApiError(409, f"{prefix}Exists", f"{label} already exists.")
+    if not ctx.state.spend_daily_quota(
+        ctx.state.snapshot_applies, ctx.limits.snapshot_applies_per_day
+    ):
+        raise ApiError(403, "QuotaExceeded", "Snapshot apply operation number reached limit.")
     target = ctx.state.copy_object(snapshot.payload)
     if isinstance(target, PersonGroupRecord):
         target.group_id = object_id
     else:
         target.face_list_id = object_id
-    now = ctx.clock.now()
-    op = OperationRecord(
-        operation_id=new_id(),
-        kind="apply",
-        created=now,
-        ends=now + ctx.limits.snapshot_seconds,
-        resource_location=f"/{segment}/{object_id}",
-        apply_target=target,
-    )
-    ctx.state.operations[op.operation_id] = op
-    return _accepted(f"/operations/{op.operation_id}")
+    return _start_operation(ctx, "apply", f"/{segment}/{object_id}", apply_target=target)
 
 
 async def operation_status(request: web.Request, ctx: Context) -> web.StreamResponse:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import copy
 import uuid
-from typing import Literal
+from collections import deque
+from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
@@ -22,6 +23,7 @@ __all__ = [
     "DetectedFaceRecord",
     "EmulatorState",
     "FaceListRecord",
+    "IdTable",
     "OperationRecord",
     "PersistedFaceRecord",
     "PersonGroupRecord",
@@ -32,6 +34,78 @@ __all__ = [
 ]
 
 TrainingStatusValue = Literal["notstarted", "running", "succeeded", "failed"]
+
+_V = TypeVar("_V")
+
+
+class IdTable(dict[str, _V], Generic[_V]):
+    """A dict of records by id that also keeps its ids in order, for the paged list calls.
+
+    The order is worked out when a list call first asks for it after a change and kept until
+    the next change, so paging through a million persons costs a bisect per page, not a sort.
+    Ids added meanwhile are merged into the kept order (a sorted run and a short one: linear);
+    any other change (delete, clear, update) drops it. Iteration stays in insertion order.
+    """
+
+    __slots__ = ("_added", "_ordered")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ordered: list[str] | None = None
+        self._added: list[str] = []
+
+    def ordered(self) -> list[str]:
+        """The ids in ascending order (do not modify the list)."""
+        if self._ordered is None:
+            self._ordered = sorted(self)
+            self._added = []
+        elif self._added:
+            self._ordered += self._added
+            self._ordered.sort()
+            self._added = []
+        return self._ordered
+
+    def _changed(self) -> None:
+        self._ordered = None
+        self._added = []
+
+    def __setitem__(self, key: str, value: _V) -> None:
+        if self._ordered is not None and key not in self:
+            self._added.append(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self._changed()
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, _V]:
+        self._changed()
+        return super().popitem()
+
+    def clear(self) -> None:
+        self._changed()
+        super().clear()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self._changed()
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._changed()
+        super().update(*args, **kwargs)
+
+    def __ior__(self, other: Any) -> IdTable[_V]:  # type: ignore[override,misc]
+        self._changed()
+        super().__ior__(other)
+        return self
+
+    def __reduce__(self) -> tuple[type[IdTable[_V]], tuple[dict[str, _V]]]:
+        # copy/deepcopy/pickle rebuild it through __init__ (the kept order is not copied).
+        return type(self), (dict(self),)
 
 
 def new_id() -> str:
@@ -111,7 +185,7 @@ class PersonGroupRecord:
     large: bool
     user_data: str | None = None
     recognition_model: str = "recognition_01"
-    persons: dict[str, PersonRecord] = attrs.Factory(dict)
+    persons: IdTable[PersonRecord] = attrs.Factory(IdTable)
     training: TrainingRecord | None = None
 
     def is_training(self, now: float) -> bool:
@@ -130,7 +204,7 @@ class FaceListRecord:
     large: bool
     user_data: str | None = None
     recognition_model: str = "recognition_01"
-    faces: dict[str, PersistedFaceRecord] = attrs.Factory(dict)
+    faces: IdTable[PersistedFaceRecord] = attrs.Factory(IdTable)
     training: TrainingRecord | None = None
 
 
@@ -189,14 +263,17 @@ class EmulatorState:
     """Everything the emulator stores, keyed by the ids the API uses."""
 
     clock: Clock = attrs.Factory(Clock)
-    person_groups: dict[str, PersonGroupRecord] = attrs.Factory(dict)
-    large_person_groups: dict[str, PersonGroupRecord] = attrs.Factory(dict)
-    face_lists: dict[str, FaceListRecord] = attrs.Factory(dict)
-    large_face_lists: dict[str, FaceListRecord] = attrs.Factory(dict)
+    person_groups: IdTable[PersonGroupRecord] = attrs.Factory(IdTable)
+    large_person_groups: IdTable[PersonGroupRecord] = attrs.Factory(IdTable)
+    face_lists: IdTable[FaceListRecord] = attrs.Factory(IdTable)
+    large_face_lists: IdTable[FaceListRecord] = attrs.Factory(IdTable)
     detected_faces: dict[str, DetectedFaceRecord] = attrs.Factory(dict)
     snapshots: dict[str, SnapshotRecord] = attrs.Factory(dict)
     operations: dict[str, OperationRecord] = attrs.Factory(dict)
     url_images: dict[str, bytes] = attrs.Factory(dict)
+    # when the snapshot take/apply operations of the last 24 hours were accepted (quotas)
+    snapshot_takes: deque[float] = attrs.Factory(deque)
+    snapshot_applies: deque[float] = attrs.Factory(deque)
     account: str = "00000000-0000-0000-0000-000000000000"
     _remembered: int = attrs.field(default=0, init=False, repr=False)
 
@@ -211,14 +288,26 @@ class EmulatorState:
             self.snapshots,
             self.operations,
             self.url_images,
+            self.snapshot_takes,
+            self.snapshot_applies,
         ):
             table.clear()
 
-    def groups(self, large: bool) -> dict[str, PersonGroupRecord]:
+    def groups(self, large: bool) -> IdTable[PersonGroupRecord]:
         return self.large_person_groups if large else self.person_groups
 
-    def lists(self, large: bool) -> dict[str, FaceListRecord]:
+    def lists(self, large: bool) -> IdTable[FaceListRecord]:
         return self.large_face_lists if large else self.face_lists
+
+    def spend_daily_quota(self, spent: deque[float], per_day: int) -> bool:
+        """Count one more operation in ``spent``; False when ``per_day`` ran in the last 24 h."""
+        now = self.clock.now()
+        while spent and spent[0] <= now - 86_400:
+            spent.popleft()
+        if len(spent) >= per_day:
+            return False
+        spent.append(now)
+        return True
 
     def register_url_image(self, url: str, data: bytes) -> None:
         """Make ``url`` downloadable for the URL variants (the emulator never fetches URLs)."""
@@ -236,10 +325,16 @@ class EmulatorState:
         return None
 
     def remember_face(self, record: DetectedFaceRecord) -> None:
-        """Keep a detected faceId; expired ones are swept now and then so memory stays flat."""
+        """Keep a detected faceId; expired ones are swept now and then so memory stays flat.
+
+        A sweep reads every faceId kept, so it runs after 4096 new ones or a quarter as many as
+        are kept, whichever is more: its cost spread over the inserts stays constant per detect,
+        and at most a third more than the live faceIds are kept.
+        """
         self.detected_faces[record.face_id] = record
         self._remembered += 1
-        if self._remembered % 4096 == 0:
+        if self._remembered >= max(4096, len(self.detected_faces) // 4):
+            self._remembered = 0
             now = self.clock.now()
             for face_id in [k for k, v in self.detected_faces.items() if v.expires <= now]:
                 del self.detected_faces[face_id]

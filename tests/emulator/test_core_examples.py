@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers_core import STREAM, Api, finish_training, open_api
+from helpers_core import STREAM, Api, finish_training
 
 from face_async.emulator import Emulator, make_face_image
 
@@ -126,26 +125,21 @@ async def _prepare(
                          "LargeFaceList_Create"}  # fmt: skip
     body = json.loads(json.dumps(params.get("body", params.get("ImageUrl"))))
     path: dict[str, str] = {}
-    for key, large in (("personGroupId", False), ("largePersonGroupId", True)):
-        group_id: str = params.get(key) or (body.get(key, "") if isinstance(body, dict) else "")
-        if group_id and not creating:
-            await world.group(group_id, large=large)
+    containers = (("personGroupId", False, world.group), ("largePersonGroupId", True, world.group),
+                  ("faceListId", False, world.face_list),
+                  ("largeFaceListId", True, world.face_list))  # fmt: skip
+    for key, large, make in containers:
+        container_id: str = params.get(key) or (body.get(key, "") if isinstance(body, dict) else "")
+        if container_id and not creating:
+            await make(container_id, large=large)
         if key in params:
-            path[key] = group_id
-        if "personId" in params and key in params:
-            path["personId"] = world.persons[group_id]
+            path[key] = container_id
+            if "personId" in params:  # (only person groups have persons)
+                path["personId"] = world.persons[container_id]
             if "persistedFaceId" in params:
-                path["persistedFaceId"] = world.faces[group_id]
+                path["persistedFaceId"] = world.faces[container_id]
         if isinstance(body, dict) and "personId" in body and key in body:
-            body["personId"] = world.persons[group_id]
-    for key, large in (("faceListId", False), ("largeFaceListId", True)):
-        list_id: str = params.get(key) or (body.get(key, "") if isinstance(body, dict) else "")
-        if list_id and not creating:
-            await world.face_list(list_id, large=large)
-        if key in params:
-            path[key] = list_id
-            if "persistedFaceId" in params:
-                path["persistedFaceId"] = world.faces[list_id]
+            body["personId"] = world.persons[container_id]
     listing = {"PersonGroup_List": world.group, "LargePersonGroup_List": world.group,
                "FaceList_List": world.face_list, "LargeFaceList_List": world.face_list}  # fmt: skip
     if op_id in listing:
@@ -202,12 +196,6 @@ def _query(params: dict[str, Any], example_response: object) -> dict[str, str]:
         # The detect examples answer landmarks without asking for them.
         query["returnFaceLandmarks"] = "true"
     return query
-
-
-@pytest.fixture
-async def api(emulator: Emulator) -> AsyncIterator[Api]:
-    async with open_api(emulator) as api:
-        yield api
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from helpers_core import STREAM, Api, finish_training, open_api
+from helpers_core import STREAM, Api, finish_training
 
 from face_async.emulator import Emulator, make_face_image
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$")
-
-
-@pytest.fixture
-async def api(emulator: Emulator) -> AsyncIterator[Api]:
-    async with open_api(emulator) as api:
-        yield api
 
 
 @pytest.fixture(params=[False, True], ids=["PersonGroup", "LargePersonGroup"])

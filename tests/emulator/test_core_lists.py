@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from helpers_core import STREAM, Api, finish_training, open_api
+from helpers_core import STREAM, Api, finish_training
 
 from face_async.emulator import Emulator, make_face_image
 
 SCOPE = ["35230F59-AA9C-45E0-AB5E-C859BF1A5429"]
-
-
-@pytest.fixture
-async def api(emulator: Emulator) -> AsyncIterator[Api]:
-    async with open_api(emulator) as api:
-        yield api
 
 
 @pytest.fixture(params=[False, True], ids=["FaceList", "LargeFaceList"])

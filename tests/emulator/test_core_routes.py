@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -29,12 +28,6 @@ def _spec_operations() -> dict[str, tuple[str, str]]:
                 if method != "parameters":
                     ops[op["operationId"]] = (method.upper(), path.partition("?")[0])
     return ops
-
-
-@pytest.fixture
-async def api(emulator: Emulator) -> AsyncIterator[Api]:
-    async with open_api(emulator) as api:
-        yield api
 
 
 def test_every_spec_operation_is_a_named_route() -> None:

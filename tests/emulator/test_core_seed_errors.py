@@ -7,19 +7,12 @@ module checks that the same calls, through the whole emulator, also produce the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from helpers_core import STREAM, Api, open_api
+from helpers_core import STREAM, Api
 
 from face_async.emulator import Emulator, Fault, make_face_image
-
-
-@pytest.fixture
-async def api(emulator: Emulator) -> AsyncIterator[Api]:
-    async with open_api(emulator) as api:
-        yield api
 
 
 async def _seed_calls(api: Api) -> dict[str, tuple[str, str, dict[str, Any]]]:

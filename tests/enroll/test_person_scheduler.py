@@ -260,3 +260,32 @@ async def test_paced_grants_keep_one_for_the_higher_priority_chain() -> None:
     start = loop.time()
     await sched.run_with_priority("chain", 9, low)
     assert loop.time() - start < 1 / 20 / 2
+
+
+async def test_a_chain_resubmitting_on_release_keeps_its_grant() -> None:
+    """A chain that submits its next call as soon as the previous one returns (as enroll()'s
+    workers do) finds the grant kept back for it, ahead of the waiting calls of lower
+    priority: it is not handed to them in the moment between the two calls."""
+    sched = PersonScheduler(max_concurrency=8, tps=20, burst=2)  # one grant per 50 ms
+    order: list[str] = []
+    lows_queued = asyncio.Event()
+
+    async def chain() -> None:
+        for i in range(2):
+            async with sched.hold("chain", priority=10 - i):
+                order.append(f"chain{i}")
+                if i == 0:
+                    await lows_queued.wait()
+
+    async def low(i: int) -> None:
+        async with sched.hold(f"low{i}", priority=1):
+            order.append(f"low{i}")
+
+    chain_task = asyncio.create_task(chain())
+    await asyncio.sleep(0)  # chain0 holds its grant; one grant is left, kept back
+    lows = [asyncio.create_task(low(i)) for i in range(2)]
+    await asyncio.sleep(0)
+    assert order == ["chain0"]  # the lows wait: the remaining grant is kept for the chain
+    lows_queued.set()
+    await asyncio.gather(chain_task, *lows)
+    assert order == ["chain0", "chain1", "low0", "low1"]

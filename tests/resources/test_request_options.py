@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
+from yarl import URL
 
 import face_async
 from face_async.emulator import Emulator, Fault, Latency, make_face_image
@@ -38,3 +40,38 @@ async def test_detect_is_resent_after_a_server_error(client: Any, emulator: Emul
     faces = await client.face.detect(ALICE)
     assert len(faces) == 1
     assert emulator.stats.requests["Face_DetectWithStream"] == 2
+
+
+async def test_add_face_sends_detection_model_only_when_not_the_default(
+    emulator: Emulator,
+) -> None:
+    # detection_01 is what the service uses when the query names no model: it is left out.
+    sent: list[URL] = []
+
+    async def on_request_start(
+        session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        sent.append(params.url)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as session,
+        face_async.AsyncFaceClient(emulator.url, key=emulator.key, session=session) as client,
+    ):
+        await client.person_groups.create("g", name="G")
+        pid = (await client.person_group_persons.create("g", name="Alice")).person_id
+        persons = client.person_group_persons
+        await persons.add_face("g", pid, ALICE)
+        await persons.add_face("g", pid, ALICE, detection_model="detection_01", user_data="")
+        await persons.add_face(
+            "g", pid, ALICE, detection_model=face_async.DetectionModel.DETECTION_03
+        )
+    queries = [dict(url.query) for url in sent if url.path.endswith("/persistedfaces")]
+    assert queries == [{}, {"userData": ""}, {"detectionModel": "detection_03"}]
+    faces = emulator.state.person_groups["g"].persons[pid].faces.values()
+    assert [face.detection_model for face in faces] == [
+        "detection_01",
+        "detection_01",
+        "detection_03",
+    ]
