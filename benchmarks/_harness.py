@@ -352,6 +352,24 @@ def peer_available(name: str) -> tuple[bool, str]:
     return False, f"not installed (`pip install -e '.[bench]'` installs {name})"
 
 
+def available_clients(clients: Sequence[str], na: dict[str, str]) -> list[str]:
+    """The clients whose library is installed; each missing one goes into ``na`` with why."""
+    out = []
+    for name in clients:
+        ok, why = peer_available(name.split("/")[0])
+        if ok:
+            out.append(name)
+        else:
+            na[name] = why
+    return out
+
+
+def interleaved(clients: Sequence[str], round_no: int) -> list[str]:
+    """Round r runs the clients rotated by r (A B C, then B C A, ...): noise spreads evenly."""
+    shift = round_no % max(1, len(clients))
+    return [*clients[shift:], *clients[:shift]]
+
+
 # ---------------------------------------------------------------------------------------------
 # Environment record
 
@@ -364,26 +382,22 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _git_commit() -> str | None:
+def _git(*args: str) -> str | None:
+    """``git args...`` in the source tree: its stdout, None when git fails or is missing."""
     root = Path(__file__).resolve().parent.parent
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=root,
-            timeout=5,
-        )
+        out = subprocess.run(["git", *args], capture_output=True, text=True, cwd=root, timeout=5)
         if out.returncode == 0:
-            dirty = subprocess.run(
-                ["git", "status", "--porcelain", "--untracked-files=no"],
-                capture_output=True,
-                text=True,
-                cwd=root,
-                timeout=5,
-            ).stdout.strip()
-            return out.stdout.strip() + ("+dirty" if dirty else "")
+            return out.stdout.strip()
     return None
+
+
+def _git_commit() -> str | None:
+    commit = _git("rev-parse", "--short", "HEAD")
+    if commit is None:
+        return None
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    return commit + ("+dirty" if dirty else "")
 
 
 def load_average() -> list[float] | None:

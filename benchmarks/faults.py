@@ -23,13 +23,8 @@ from benchmarks._harness import EmulatorProcess, HarnessError, summarize
 
 def run(config: dict[str, Any]) -> dict[str, Any]:
     plan = makespan.uniform_plan(config["persons"], config["faces"])
-    clients = list(config["clients"])
     result: dict[str, Any] = {"config": dict(config), "na": {}, "clients": {}}
-    for name in list(clients):
-        ok, why = _harness.peer_available(name.split("/")[0])
-        if not ok:
-            result["na"][name] = why
-            clients.remove(name)
+    clients = _harness.available_clients(config["clients"], result["na"])
     faults = [f"{kind}:{probability}:*AddFace*" for kind, probability in config["faults"].items()]
     extra: list[str] = []
     for fault in faults:
@@ -44,32 +39,24 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         )
         with emu:
             for round_no in range(config["runs"]):
-                shift = round_no % max(1, len(clients))
-                for name in clients[shift:] + clients[:shift]:
-                    emu.reset()
+                for name in _harness.interleaved(clients, round_no):
                     group = f"faults-{round_no}-{len(raw[name])}"
-                    emu.create_large_group(group)
-                    spec = {
-                        "task": "makespan",
-                        "client": name,
-                        "url": emu.url,
-                        "key": emu.key,
-                        "group": group,
-                        "plan": plan,
-                        "concurrency": config["concurrency"],
-                        "tps": None,
-                        "bound_s": config["bound_s"],
-                    }
                     try:
-                        out = _harness.run_worker(spec, timeout=config["bound_s"] + 60)
+                        out, stats = makespan.enroll_once(
+                            emu,
+                            name,
+                            group,
+                            plan,
+                            concurrency=config["concurrency"],
+                            tps=None,
+                            bound_s=config["bound_s"],
+                        )
                     except HarnessError as exc:
                         result["na"][name] = f"worker failed: {str(exc).splitlines()[-1]}"
                         _harness.log(f"faults {name}: {exc}")
                         continue
-                    stats = emu.stats()
                     out["faults_injected"] = dict(stats.get("faults", {}))
                     out["responses"] = dict(stats.get("responses", {}))
-                    out.update(makespan.audit(stats, group, plan))
                     raw[name].append(out)
                     _harness.log(
                         f"faults round {round_no + 1}/{config['runs']} {name}: "
@@ -83,9 +70,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
             "label": makespan.LABELS[name],
             "wall_s": summarize([r["wall_s"] for r in runs_out]),
             "faults_injected": summarize([sum(r["faults_injected"].values()) for r in runs_out]),
-            "duplicated": summarize([r["duplicated"] for r in runs_out]),
-            "lost": summarize([r["lost"] for r in runs_out]),
-            "extra_persons": summarize([r["extra_persons"] for r in runs_out]),
+            **makespan.audit_summaries(runs_out),
             "runs": runs_out,
         }
     result["intended_faces"] = sum(plan)

@@ -28,13 +28,8 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     runs = config["runs"]
     concurrency = config["concurrency"]
     persons_count = config["persons"]
-    clients = list(config["clients"])
     result: dict[str, Any] = {"config": dict(config), "clients": {}, "na": {}}
-    for name in list(clients):
-        ok, why = _harness.peer_available(name.split("/")[0])
-        if not ok:
-            result["na"][name] = why
-            clients.remove(name)
+    clients = _harness.available_clients(config["clients"], result["na"])
     raw: dict[str, list[dict[str, Any]]] = {name: [] for name in clients}
 
     with tempfile.TemporaryDirectory(prefix="face-bench-") as tmp:
@@ -43,29 +38,32 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         body_path.write_bytes(body)
         result["body_bytes"] = len(body)
         emu = EmulatorProcess(conflict_mode="wait", log_path=Path(tmp) / "emulator.log")
+
+        def spec_for(name: str, group: str, **extra: Any) -> dict[str, Any]:
+            """A fresh group of ``persons`` persons on the reset emulator; the worker's spec."""
+            emu.reset()
+            emu.create_large_group(group)
+            return {
+                "task": "overhead",
+                "client": name,
+                "url": emu.url,
+                "key": emu.key,
+                "group": group,
+                "persons": emu.create_large_persons(group, persons_count),
+                "calls": calls,
+                "warmup": warmup,
+                "concurrency": concurrency,
+                "body_path": str(body_path),
+                **extra,
+            }
+
         with emu:
             for round_no in range(runs):
-                order = clients[round_no % len(clients) :] + clients[: round_no % len(clients)]
-                for name in order:
+                for name in _harness.interleaved(clients, round_no):
                     if name in result["na"]:
                         continue
-                    emu.reset()
                     slug = name.replace("_", "-").replace("/", "-")
-                    group = f"ovh-{round_no}-{slug}"[:64].lower()
-                    emu.create_large_group(group)
-                    persons = emu.create_large_persons(group, persons_count)
-                    spec = {
-                        "task": "overhead",
-                        "client": name,
-                        "url": emu.url,
-                        "key": emu.key,
-                        "group": group,
-                        "persons": persons,
-                        "calls": calls,
-                        "warmup": warmup,
-                        "concurrency": concurrency,
-                        "body_path": str(body_path),
-                    }
+                    spec = spec_for(name, f"ovh-{round_no}-{slug}"[:64].lower())
                     emu_cpu0 = emu.cpu_seconds()
                     try:
                         out = _harness.run_worker(spec, timeout=config["timeout_s"])
@@ -92,24 +90,8 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
                 for name in ("face-async", "aiohttp"):
                     if name not in clients or name in result["na"]:
                         continue
-                    emu.reset()
-                    group = f"ovh-profile-{name}"
-                    emu.create_large_group(group)
-                    persons = emu.create_large_persons(group, persons_count)
                     path = Path(profile_dir) / f"profile_overhead_{name.replace('-', '_')}.txt"
-                    spec = {
-                        "task": "overhead",
-                        "client": name,
-                        "url": emu.url,
-                        "key": emu.key,
-                        "group": group,
-                        "persons": persons,
-                        "calls": calls,
-                        "warmup": warmup,
-                        "concurrency": concurrency,
-                        "body_path": str(body_path),
-                        "profile_path": str(path),
-                    }
+                    spec = spec_for(name, f"ovh-profile-{name}", profile_path=str(path))
                     try:
                         _harness.run_worker(spec, timeout=config["timeout_s"])
                         result.setdefault("profiles", []).append(path.name)

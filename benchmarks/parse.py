@@ -262,9 +262,7 @@ def task_parse(spec: dict[str, Any]) -> dict[str, Any]:
     samples: dict[str, list[float]] = {name: [] for name in variants}
     gc.collect()
     for rep in range(spec["repeats"]):
-        names = list(variants)
-        shift = rep % len(names)
-        for name in names[shift:] + names[:shift]:
+        for name in _harness.interleaved(list(variants), rep):
             fn, n = variants[name], batch[name]
             t0 = time.perf_counter()
             for _ in range(n):

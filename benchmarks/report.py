@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import fmt_num, fmt_summary
+from benchmarks._harness import fmt_num, fmt_summary, summarize
 
 TARGETS = {
     "overhead_cpu_ratio": 1.15,
@@ -37,8 +37,30 @@ def _verdict(value: float | None, target: float) -> str:
     return "met" if value <= target else "**missed**"
 
 
+def _dup_lost(row: dict[str, Any]) -> str:
+    return f"dup {fmt_num(_med(row['duplicated']), 0)}, lost {fmt_num(_med(row['lost']), 0)}"
+
+
 # ---------------------------------------------------------------------------------------------
 # tables
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(
+    header: list[str],
+    rows: list[list[str]],
+    na: dict[str, str] | None = None,
+    shown: Any = (),
+) -> list[str]:
+    """A markdown table; then a row per client in ``na`` (n/a, and why) not among ``shown``."""
+    lines = [_row(header), "|" + "---|" * len(header), *map(_row, rows)]
+    for name, why in (na or {}).items():
+        if name not in shown:
+            lines.append(_row([name, f"n/a: {why}", *[""] * (len(header) - 2)]))
+    return lines
 
 
 def targets_table(results: dict[str, Any]) -> list[str]:
@@ -82,19 +104,28 @@ def targets_table(results: dict[str, Any]) -> list[str]:
                 continue
             clean = _med(fa["duplicated"]) == 0 and _med(fa["lost"]) == 0
             verdict = _verdict(_med(fa["ratio_to_floor"]), TARGETS["makespan_ratio"])
+            bound_ratio = _med(fa.get("ratio_to_all_calls_bound"))
             if not clean:
                 verdict = "**missed** (faces duplicated/lost)"
+            elif verdict != "met" and bound_ratio is not None:
+                # Say why: the issue's floor leaves out the person creates (same TPS).
+                extra = plan["all_calls_bound_s"] - plan["floor_s"]
+                why = f"{fmt_num(bound_ratio, 3)}x the bound that counts every call"
+                if extra > 0:
+                    why = (
+                        f"the floor leaves out the {plan['persons']} person creates, "
+                        f"+{extra:.2f} s under the same TPS net of the initial burst; " + why
+                    )
+                verdict += f" ({why})"
             peers = ", ".join(
-                f"{name}: {fmt_summary(row['ratio_to_floor'], 2, 'x')}, "
-                f"lost {fmt_num(_med(row['lost']), 0)}, dup {fmt_num(_med(row['duplicated']), 0)}"
+                f"{name}: {fmt_summary(row['ratio_to_floor'], 2, 'x')}, {_dup_lost(row)}"
                 for name, row in plan["clients"].items()
                 if name != "face-async"
             )
             lines.append(
                 f"| enrollment makespan, {plan_name} ({plan['persons']} persons, "
                 f"{plan['faces']} faces) ≤ {TARGETS['makespan_ratio']}x floor, 0 dup, 0 lost "
-                f"| {fmt_summary(fa['ratio_to_floor'], 3, 'x')}, "
-                f"dup {fmt_num(_med(fa['duplicated']), 0)}, lost {fmt_num(_med(fa['lost']), 0)} "
+                f"| {fmt_summary(fa['ratio_to_floor'], 3, 'x')}, {_dup_lost(fa)} "
                 f"| {verdict} | {peers or 'n/a'} |"
             )
     flt = results.get("faults")
@@ -103,15 +134,14 @@ def targets_table(results: dict[str, Any]) -> list[str]:
         clean = _med(fa["duplicated"]) == 0 and _med(fa["lost"]) == 0
         worst = max((r["duplicated"] + r["lost"] for r in fa["runs"]), default=0)
         peers = ", ".join(
-            f"{name}: dup {fmt_num(_med(row['duplicated']), 0)}, "
-            f"lost {fmt_num(_med(row['lost']), 0)}"
+            f"{name}: {_dup_lost(row)}"
             for name, row in flt["clients"].items()
             if name != "face-async"
         )
         lines.append(
             f"| exactly once under injected faults ({flt['intended_faces']} faces, "
             f"{fmt_num(_med(fa['faults_injected']), 0)} faults): 0 duplicated, 0 lost "
-            f"| dup {fmt_num(_med(fa['duplicated']), 0)}, lost {fmt_num(_med(fa['lost']), 0)} "
+            f"| {_dup_lost(fa)} "
             f"| {'met' if clean and worst == 0 else '**missed**'} | {peers or 'n/a'} |"
         )
     scl = results.get("scale")
@@ -146,7 +176,20 @@ def targets_table(results: dict[str, Any]) -> list[str]:
 
 def overhead_table(ovh: dict[str, Any]) -> list[str]:
     cfg = ovh["config"]
-    lines = [
+    rows = [
+        [
+            row["label"],
+            fmt_summary(row["cpu_us_per_call"], 0),
+            fmt_summary(row["cpu_ratio_to_aiohttp"], 2, "x"),
+            fmt_summary(row["calls_per_s"], 0),
+            fmt_summary(row["calls_per_s_ratio_to_aiohttp"], 2, "x"),
+            ", ".join(f"{k}: {v}" for k, v in row["errors"].items()) or "0",
+            fmt_summary(row["rss_peak_mib"], 0),
+            fmt_summary(row.get("emulator_cpu_us_per_call"), 0),
+        ]
+        for row in ovh["clients"].values()
+    ]
+    return [
         f"{cfg['calls']:,} add-face calls (LargePersonGroup person, {ovh.get('body_bytes', 0):,}"
         f"-byte JPEG body), {cfg['concurrency']} concurrent, zero latency, after "
         f"{cfg['warmup']} warm-up calls; each client in its own process, "
@@ -154,147 +197,181 @@ def overhead_table(ovh: dict[str, Any]) -> list[str]:
         "(all threads) around the measured calls. Ratios are paired with raw aiohttp in the "
         "same round.",
         "",
-        "| client | CPU µs / call | x raw aiohttp | calls / s | x raw aiohttp | errors "
-        "| peak RSS MiB | emulator CPU µs / call |",
-        "|---|---|---|---|---|---|---|---|",
+        *_table(
+            [
+                "client",
+                "CPU µs / call",
+                "x raw aiohttp",
+                "calls / s",
+                "x raw aiohttp",
+                "errors",
+                "peak RSS MiB",
+                "emulator CPU µs / call",
+            ],
+            rows,
+            ovh.get("na"),
+            ovh["clients"],
+        ),
     ]
-    for row in ovh["clients"].values():
-        errors = ", ".join(f"{k}: {v}" for k, v in row["errors"].items()) or "0"
-        lines.append(
-            f"| {row['label']} | {fmt_summary(row['cpu_us_per_call'], 0)} "
-            f"| {fmt_summary(row['cpu_ratio_to_aiohttp'], 2, 'x')} "
-            f"| {fmt_summary(row['calls_per_s'], 0)} "
-            f"| {fmt_summary(row['calls_per_s_ratio_to_aiohttp'], 2, 'x')} "
-            f"| {errors} | {fmt_summary(row['rss_peak_mib'], 0)} "
-            f"| {fmt_summary(row.get('emulator_cpu_us_per_call'), 0)} |"
-        )
-    for name, why in ovh.get("na", {}).items():
-        if name not in ovh["clients"]:
-            lines.append(f"| {name} | n/a | | | | {why} | | |")
-    return lines
 
 
 def parse_table(prs: dict[str, Any]) -> list[str]:
     cfg = prs["config"]
-    lines = [
+    rows = [
+        [row["label"], fmt_summary(row["us"], 0), fmt_summary(row["ratio_to_orjson"], 2, "x")]
+        for row in prs["parsers"].values()
+    ]
+    return [
         f"A {prs['bytes']:,}-byte detect response of {cfg['faces']} faces (every attribute, 27 "
         f"landmarks), bytes → objects, one process, parsers interleaved, {cfg['runs']} "
         'repetitions; GC on. "+ read every field" walks every attribute of the result '
         "(the generated azure-ai-vision-face models convert lazily, on read); its ratio is to "
         "`orjson.loads` + the same walk over dicts.",
         "",
-        "| parser | µs per response | x orjson.loads |",
-        "|---|---|---|",
+        *_table(["parser", "µs per response", "x orjson.loads"], rows, prs.get("na")),
     ]
-    for row in prs["parsers"].values():
-        lines.append(
-            f"| {row['label']} | {fmt_summary(row['us'], 0)} "
-            f"| {fmt_summary(row['ratio_to_orjson'], 2, 'x')} |"
-        )
-    for name, why in prs.get("na", {}).items():
-        lines.append(f"| {name} | n/a ({why}) | |")
-    return lines
+
+
+def _critical_path(plan_name: str, row: dict[str, Any], latency_ms: float) -> str | None:
+    """face-async's busiest person, from its enrollment events: the median step of its chain."""
+    paths = [r["critical_path"] for r in row.get("runs", []) if r.get("critical_path")]
+    steps = [p["median_step_ms"] for p in paths if p.get("median_step_ms") is not None]
+    if not paths or not steps:
+        return None
+    first = paths[0]
+    return (
+        f"- {plan_name}, {row['label']}: the person with the most faces ({first['faces']}) had "
+        f"its first face confirmed at {first['first_s']:.2f} s and its last at "
+        f"{first['last_s']:.2f} s (first run); median step between consecutive faces "
+        f"{fmt_summary(summarize(steps), 1)} ms over the runs (latency {latency_ms:.0f} ms)"
+    )
 
 
 def makespan_tables(msp: dict[str, Any]) -> list[str]:
     cfg = msp["config"]
+    latency_ms = cfg["latency_s"] * 1000
     lines = [
-        f"Emulator: {cfg['latency_s'] * 1000:.0f} ms added to every add-face, conflict mode "
+        f"Emulator: {latency_ms:.0f} ms added to every add-face, conflict mode "
         f"(a second concurrent add-face on a person gets 409), rate limit {cfg['tps']:g} TPS "
         f"(429 + Retry-After). Clients at concurrency {cfg['concurrency']}; face-async also "
-        f"with `tps={cfg['tps']:g}`. {cfg['runs']} interleaved runs. Floor = max(max_p faces_p "
-        "x latency, Σfaces / TPS, Σfaces x latency / concurrency); the person creates are "
-        "calls under the same TPS too, hence the second ratio. 409/429 are the emulator's "
+        f"with `tps={cfg['tps']:g}`. {cfg['runs']} interleaved runs. 409/429 are the emulator's "
         "answers; duplicated/lost are counted in the emulator's state at the end.",
+        "",
+        "Two floors: the issue's floor, max(max_p faces_p x L, Σfaces / TPS, Σfaces x L / C), "
+        "is the target (≤ "
+        f"{TARGETS['makespan_ratio']}x), but it leaves out the one person-create call per "
+        "person, which counts against the same TPS at the emulator and in the client, so the "
+        "bound that counts every call the job must make is max(max_p faces_p x L, (Σfaces + "
+        "persons - burst) / TPS + L, Σfaces x L / C), burst being the one second of calls the "
+        "emulator's token bucket holds at the start and L the last face's latency after its "
+        "token — no client can beat it.",
         "",
     ]
     critical: list[str] = []
     for plan_name, plan in msp.get("plans", {}).items():
+        bound = plan.get("all_calls_bound_s")
         lines += [
             f"**{plan_name}**: {plan['persons']} persons, {plan['faces']:,} faces, at most "
-            f"{plan['max_faces_per_person']} per person; floor {plan['floor_s']:.2f} s "
-            f"(with person creates {plan['floor_with_person_creates_s']:.2f} s)",
+            f"{plan['max_faces_per_person']} per person; issue's floor {plan['floor_s']:.2f} s, "
+            f"bound counting every call {fmt_num(bound, 2)} s",
             "",
-            "| client | makespan s | x floor | x floor incl. person creates | 409s | 429s "
-            "| duplicated | lost | extra persons |",
-            "|---|---|---|---|---|---|---|---|---|",
         ]
+        rows = []
         for row in plan["clients"].values():
-            crit = next(
-                (r.get("critical_path") for r in row.get("runs", []) if r.get("critical_path")),
-                None,
-            )
+            crit = _critical_path(plan_name, row, latency_ms)
             if crit:
-                critical.append(
-                    f"- {plan_name}, {row['label']}: the person with the most faces "
-                    f"({crit['faces']}) had its first face confirmed at {crit['first_s']:.2f} s "
-                    f"and its last at {crit['last_s']:.2f} s, "
-                    f"{fmt_num(crit['mean_step_ms'], 0)} ms per face (latency "
-                    f"{cfg['latency_s'] * 1000:.0f} ms) - first run"
-                )
-            lines.append(
-                f"| {row['label']} | {fmt_summary(row['makespan_s'], 2)} "
-                f"| {fmt_summary(row['ratio_to_floor'], 3, 'x')} "
-                f"| {fmt_summary(row['ratio_to_floor_with_person_creates'], 3, 'x')} "
-                f"| {fmt_summary(row['status_409'], 0)} | {fmt_summary(row['status_429'], 0)} "
-                f"| {fmt_summary(row['duplicated'], 0)} | {fmt_summary(row['lost'], 0)} "
-                f"| {fmt_summary(row['extra_persons'], 0)} |"
+                critical.append(crit)
+            rows.append(
+                [
+                    row["label"],
+                    fmt_summary(row["makespan_s"], 2),
+                    fmt_summary(row["ratio_to_floor"], 3, "x"),
+                    fmt_summary(row.get("ratio_to_all_calls_bound"), 3, "x"),
+                    fmt_summary(row["duplicated"], 0),
+                    fmt_summary(row["lost"], 0),
+                    fmt_summary(row["status_409"], 0),
+                    fmt_summary(row["status_429"], 0),
+                    fmt_summary(row["extra_persons"], 0),
+                ]
             )
-        lines.append("")
+        header = [
+            "client",
+            "makespan s",
+            "x issue's floor",
+            "x bound, every call",
+            "duplicated",
+            "lost",
+            "409s",
+            "429s",
+            "extra persons",
+        ]
+        lines += [*_table(header, rows, msp.get("na"), plan["clients"]), ""]
     if critical:
         lines += ["Critical path (face-async's enrollment events):", "", *critical, ""]
-    for name, why in msp.get("na", {}).items():
-        lines.append(f"- {name}: n/a — {why}")
     return lines
 
 
 def faults_table(flt: dict[str, Any]) -> list[str]:
     cfg = flt["config"]
     kinds = ", ".join(f"{kind} {p:.0%}" for kind, p in cfg["faults"].items())
-    lines = [
+    rows = [
+        [
+            row["label"],
+            fmt_summary(row["wall_s"], 2),
+            fmt_summary(row["faults_injected"], 0),
+            fmt_summary(row["duplicated"], 0),
+            fmt_summary(row["lost"], 0),
+            fmt_summary(row["extra_persons"], 0),
+        ]
+        for row in flt.get("clients", {}).values()
+    ]
+    header = ["client", "wall s", "faults injected", "duplicated", "lost", "extra persons"]
+    return [
         f"{cfg['persons']} persons x {cfg['faces']} faces, {cfg['latency_s'] * 1000:.0f} ms per "
         f"add-face, conflict mode, no rate limit; faults injected on add-face only ({kinds}; "
         "reset_after_commit = the face is stored, then the connection drops without an "
         f"answer). Same client code as the makespan scenario. {cfg['runs']} runs; duplicated, "
         "lost and extra persons are counted in the emulator's state at the end.",
         "",
-        "| client | wall s | faults injected | duplicated | lost | extra persons |",
-        "|---|---|---|---|---|---|",
+        *_table(header, rows, flt.get("na")),
     ]
-    for row in flt.get("clients", {}).values():
-        lines.append(
-            f"| {row['label']} | {fmt_summary(row['wall_s'], 2)} "
-            f"| {fmt_summary(row['faults_injected'], 0)} | {fmt_summary(row['duplicated'], 0)} "
-            f"| {fmt_summary(row['lost'], 0)} | {fmt_summary(row['extra_persons'], 0)} |"
-        )
-    for name, why in flt.get("na", {}).items():
-        lines.append(f"| {name} | n/a: {why} | | | | |")
-    return lines
 
 
 def scale_table(scl: dict[str, Any]) -> list[str]:
     cfg = scl["config"]
-    lines = [
+    rows = [
+        [
+            f"{row['faces']:,}",
+            fmt_summary(row["wall_s"], 2),
+            fmt_summary(row["faces_per_s"], 0),
+            fmt_summary(row["cpu_us_per_face"], 0),
+            fmt_summary(row.get("emulator_cpu_us_per_face"), 0),
+            fmt_summary(row["rss_before_mib"], 0),
+            fmt_summary(row["rss_peak_mib"], 0),
+            fmt_summary(row["duplicated"], 0),
+            fmt_summary(row["lost"], 0),
+        ]
+        for row in scl.get("sizes", {}).values()
+    ]
+    header = [
+        "faces",
+        "wall s",
+        "faces / s",
+        "client CPU µs / face",
+        "emulator CPU µs / face",
+        "RSS before MiB",
+        "peak RSS MiB",
+        "duplicated",
+        "lost",
+    ]
+    return [
         f"face-async `enroll()` with a lazy source ({cfg['faces_per_person']} faces per person, "
         f"photos generated on the fly), max_concurrency {cfg['concurrency']}, zero latency, no "
         f"rate limit; {cfg['runs']} runs per size. RSS before = after start-up, before the "
         "enrollment; peak = VmHWM (high-water RSS) of the client process.",
         "",
-        "| faces | wall s | faces / s | client CPU µs / face | emulator CPU µs / face "
-        "| RSS before MiB | peak RSS MiB | duplicated | lost |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *_table(header, rows, scl.get("na")),
     ]
-    for row in scl.get("sizes", {}).values():
-        lines.append(
-            f"| {row['faces']:,} | {fmt_summary(row['wall_s'], 2)} "
-            f"| {fmt_summary(row['faces_per_s'], 0)} | {fmt_summary(row['cpu_us_per_face'], 0)} "
-            f"| {fmt_summary(row.get('emulator_cpu_us_per_face'), 0)} "
-            f"| {fmt_summary(row['rss_before_mib'], 0)} | {fmt_summary(row['rss_peak_mib'], 0)} "
-            f"| {fmt_summary(row['duplicated'], 0)} | {fmt_summary(row['lost'], 0)} |"
-        )
-    for name, why in scl.get("na", {}).items():
-        lines.append(f"| {name} | n/a: {why} | | | | | | | |")
-    return lines
 
 
 def environment_lines(env: dict[str, Any]) -> list[str]:

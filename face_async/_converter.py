@@ -264,9 +264,6 @@ def _builder(cls: type) -> type:
     return builder
 
 
-_CALL_HOOK = getattr(cattrs.BaseConverter, "_structure_call", None)  # cattrs' "cl(obj)" hook
-
-
 class _FastStructureGen:
     """Generates, once per model, one structure hook with its nested models built inline.
 
@@ -280,8 +277,7 @@ class _FastStructureGen:
       ``cls`` (one class assignment instead of one descriptor call per field);
     - nested models, and lists of them, are built inline in the parent's function (no call
       per object); fields of other types call their cattrs hook;
-    - primitives: the exact type passes with one comparison (floats: ``float(v)``, which is
-      the production converter's float rule); ``Enum | str``: a dict lookup;
+    - primitives: the exact type passes with one comparison; ``Enum | str``: a dict lookup;
     - nothing is checked twice: a wrong shape fails in the subscript, ``.get``, iteration or
       hook it reaches (KeyError, TypeError, AttributeError, ValueError), which ``structure``
       and ``structure_list`` turn into ConversionError.
@@ -295,8 +291,6 @@ class _FastStructureGen:
         self.namespace: dict[str, Any] = {}
         self.bound: dict[int, str] = {}
         self.count = 0
-        # float(v) inline when floats use cattrs' plain ``float(v)`` hook (production).
-        self.float_call = _CALL_HOOK is not None and conv.get_structure_hook(float) is _CALL_HOOK
 
     def _bind(self, prefix: str, value: object) -> str:
         """The local name of ``value`` in the generated function (one name per object)."""
@@ -357,16 +351,14 @@ class _FastStructureGen:
             # (None, a str subclass, a wrong type) goes to the hook.
             members = self._bind("m", _enum_lookup(found[0]))
             return f"{members}.get({v}, {v}) if {v}.__class__ is str else {hook}({v}, {type_name})"
-        if tp is float and self.float_call:
-            expr = f"{type_name}({v})"  # returns an exact float as is
-        elif tp is bool:
-            expr = f"{v} if {v} is True or {v} is False else {hook}({v}, {type_name})"
-        elif tp in (str, int):
+        if tp in (str, int, float, bool):
             # The exact type first: the common case costs one comparison.
-            expr = f"{v} if {v}.__class__ is {type_name} else {hook}({v}, {type_name})"
-        else:
-            expr = f"{hook}({v}, {type_name})"
-        return f"None if {v} is None else ({expr})" if optional else expr
+            fallback = f"{hook}({v}, {type_name})"
+            if optional:
+                fallback = f"(None if {v} is None else {fallback})"
+            return f"{v} if {v}.__class__ is {type_name} else {fallback}"
+        expr = f"{hook}({v}, {type_name})"
+        return f"None if {v} is None else {expr}" if optional else expr
 
     def _object(
         self, cls: Any, src: str, lines: list[str], ind: str, stack: tuple[Any, ...]

@@ -407,14 +407,8 @@ class Transport:
         ``ClientClosedError`` after close.
         """
         prepared = self._prepare(endpoint, op, path_args, query, json, data, timeout)
-        # _send inlined: one coroutine less on the path every call takes.
-        try:
-            return (await self._attempt(*prepared, model))[0]
-        except _RETRY_TYPES as exc:
-            if self.retry.max_tries <= 1 or not is_retryable(exc, self.retry):
-                raise
-            pending = [exc]
-        return (await self._retrying(pending, prepared, model))[0]
+        result, _ = await self._send(prepared, model)
+        return result
 
     async def call_with_headers(
         self,

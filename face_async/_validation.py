@@ -55,9 +55,8 @@ _UUID = re.compile(
 # The service keeps adding models; accept any name shaped like the documented ones.
 _RECOGNITION_MODEL = re.compile(r"recognition_[0-9]{2,}").fullmatch
 _DETECTION_MODEL = re.compile(r"detection_[0-9]{2,}").fullmatch
-# The documented models, by wire value: a str-valued member hashes and compares as its value,
-# so one dict lookup takes a member or its string to the wire string (the default on every
-# add-face and detect call).
+# The documented models by wire value: a member of these str enums hashes and compares as its
+# value, so one dict lookup takes a member or its string to the wire string.
 _KNOWN_DETECTION_MODELS = {member.value: member.value for member in DetectionModel}
 _KNOWN_RECOGNITION_MODELS = {member.value: member.value for member in RecognitionModel}
 
