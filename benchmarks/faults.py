@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import _harness, makespan
-from benchmarks._harness import EmulatorProcess, HarnessError, summarize
+from benchmarks._harness import EmulatorProcess, summarize
 
 
 def run(config: dict[str, Any]) -> dict[str, Any]:
@@ -41,20 +41,20 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
             for round_no in range(config["runs"]):
                 for name in _harness.interleaved(clients, round_no):
                     group = f"faults-{round_no}-{len(raw[name])}"
-                    try:
-                        out, stats = makespan.enroll_once(
-                            emu,
-                            name,
-                            group,
-                            plan,
-                            concurrency=config["concurrency"],
-                            tps=None,
-                            bound_s=config["bound_s"],
-                        )
-                    except HarnessError as exc:
-                        result["na"][name] = f"worker failed: {str(exc).splitlines()[-1]}"
-                        _harness.log(f"faults {name}: {exc}")
+                    done = makespan.enroll_once(
+                        emu,
+                        name,
+                        group,
+                        plan,
+                        concurrency=config["concurrency"],
+                        tps=None,
+                        bound_s=config["bound_s"],
+                        na=result["na"],
+                        scenario="faults",
+                    )
+                    if done is None:
                         continue
+                    out, stats = done
                     out["faults_injected"] = dict(stats.get("faults", {}))
                     out["responses"] = dict(stats.get("responses", {}))
                     raw[name].append(out)

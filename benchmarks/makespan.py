@@ -340,10 +340,12 @@ def enroll_once(
     concurrency: int,
     tps: float | None,
     bound_s: float,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    na: dict[str, str],
+    scenario: str,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """One enrollment of ``plan`` by client ``name`` into a fresh group of a reset emulator:
     the worker's answer with the audit of the emulator's state merged in, and the emulator's
-    stats. Raises HarnessError when the worker gives no result."""
+    stats. None when the worker gives no result (why goes into ``na`` and the log)."""
     emu.reset()
     emu.create_large_group(group)
     spec = {
@@ -357,7 +359,12 @@ def enroll_once(
         "tps": tps,
         "bound_s": bound_s,
     }
-    out = _harness.run_worker(spec, timeout=bound_s + 60)
+    try:
+        out = _harness.run_worker(spec, timeout=bound_s + 60)
+    except HarnessError as exc:
+        na[name] = f"worker failed: {str(exc).splitlines()[-1]}"
+        _harness.log(f"{scenario} {name}: {exc}")
+        return None
     stats = emu.stats()
     out.update(audit(stats, group, plan))
     return out, stats
@@ -402,20 +409,20 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
                 for round_no in range(config["runs"]):
                     for name in _harness.interleaved(clients, round_no):
                         group = f"ms-{plan_name}-{round_no}-{len(raw[name])}"
-                        try:
-                            out, stats = enroll_once(
-                                emu,
-                                name,
-                                group,
-                                plan,
-                                concurrency=concurrency,
-                                tps=tps,
-                                bound_s=config["bound_s"],
-                            )
-                        except HarnessError as exc:
-                            result["na"][name] = f"worker failed: {str(exc).splitlines()[-1]}"
-                            _harness.log(f"makespan {plan_name} {name}: {exc}")
+                        done = enroll_once(
+                            emu,
+                            name,
+                            group,
+                            plan,
+                            concurrency=concurrency,
+                            tps=tps,
+                            bound_s=config["bound_s"],
+                            na=result["na"],
+                            scenario=f"makespan {plan_name}",
+                        )
+                        if done is None:
                             continue
+                        out, stats = done
                         responses = stats.get("responses", {})
                         out["status_409"] = int(responses.get("409", 0))
                         out["status_429"] = int(responses.get("429", 0))

@@ -58,3 +58,29 @@ def test_overhead_end_to_end_and_report(tmp_path: Path) -> None:
     assert "| face-async |" in text
     assert "add-face client CPU" in text
     assert {"results.json", "results.md"} <= set(written)
+
+
+def test_makespan_floors_count_person_creates() -> None:
+    from benchmarks import makespan
+
+    zipf = makespan.zipf_plan(200, 248)
+    assert (sum(zipf), max(zipf)) == (1459, 248)
+    f = makespan.floors(zipf, 0.05, 100.0, 64)
+    assert f["floor_s"] == pytest.approx(14.59)  # Σfaces / TPS
+    assert f["all_calls_bound_s"] == pytest.approx((1459 + 200 - 100) / 100 + 0.05)
+    uniform = makespan.floors(makespan.uniform_plan(200, 10), 0.05, 100.0, 64)
+    assert uniform["floor_s"] == pytest.approx(20.0)
+    assert uniform["all_calls_bound_s"] == pytest.approx(21.05)
+    # A burst larger than the job: the chain binds, below the Σfaces / TPS.
+    small = makespan.floors([6, 3, 2, 2], 0.02, 100.0, 64)
+    assert small["all_calls_bound_s"] == pytest.approx(0.12)
+
+
+def test_critical_path_is_the_median_step() -> None:
+    from benchmarks import makespan
+
+    crit = makespan._critical_path({"a": [0.0, 0.05, 0.10, 0.15, 0.15, 0.15], "b": [0.0]})
+    assert crit is not None
+    assert (crit["person"], crit["faces"]) == ("a", 6)
+    # The last three confirmed together: the mean step would be 30 ms, the chain's step is 50.
+    assert crit["median_step_ms"] == pytest.approx(50.0)
