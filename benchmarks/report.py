@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,11 @@ def _verdict(value: float | None, target: float) -> str:
     return "met" if value <= target else "**missed**"
 
 
-def _peer_cells(rows: dict[str, Any], cell: Any, skip: tuple[str, ...] = ("face-async",)) -> str:
+def _peer_cells(
+    rows: dict[str, Any],
+    cell: Callable[[dict[str, Any]], str],
+    skip: tuple[str, ...] = ("face-async",),
+) -> str:
     """The targets table's last column: ``name: cell(row)`` for each peer, or n/a."""
     return (
         ", ".join(f"{name}: {cell(row)}" for name, row in rows.items() if name not in skip) or "n/a"
@@ -561,9 +566,22 @@ def _plot_makespan(ax: Any, msp: dict[str, Any]) -> None:
             ax.text(x, m + hi + 0.02, note, ha="center", va="bottom", fontsize=6, rotation=90)
     ax.axhline(1.0, color="black", lw=0.8)
     ax.axhline(TARGETS["makespan_ratio"], color="green", lw=0.8, ls="--", label="target")
+    for pi, (_, plan) in enumerate(plans):
+        if plan.get("all_calls_bound_s") and plan.get("floor_s"):
+            # Where the bound that also counts the person creates lies, in floor units.
+            ax.hlines(
+                plan["all_calls_bound_s"] / plan["floor_s"],
+                pi - 0.45,
+                pi + 0.45,
+                color="black",
+                lw=1.2,
+                ls=":",
+                zorder=3,
+                label="bound, every call" if pi == 0 else None,
+            )
     ax.set_xticks(range(len(plans)))
     ax.set_xticklabels([f"{n}\n{p['persons']}p/{p['faces']}f" for n, p in plans], fontsize=8)
-    ax.set_ylabel("makespan / floor")
+    ax.set_ylabel("makespan / issue's floor")
     ax.set_title("3. enrollment makespan (hatched: faces lost)")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.45)
     ax.legend(fontsize=6, loc="upper center", ncol=2)
