@@ -32,6 +32,7 @@ from face_async._enroll import (
     OutcomeReconciled,
     PersonCreated,
     PersonReused,
+    RateLimitWait,
     TrainingFinished,
     TrainingStarted,
     enroll,
@@ -59,8 +60,9 @@ class _UsageError(Exception):
 class Progress:
     """Shows enrollment events: a tqdm bar, one line per event, or nothing."""
 
-    def __init__(self, mode: str, out: TextIO, *, root: Path | None = None,
-                 plain: str = "lines") -> None:
+    def __init__(
+        self, mode: str, out: TextIO, *, root: Path | None = None, plain: str = "lines"
+    ) -> None:
         self.out = out
         self.bar: Any = None
         self.root = None if root is None else os.fspath(root) + os.sep
@@ -85,17 +87,24 @@ class Progress:
             if self.mode == "bar":
                 from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
 
-                self.bar = tqdm(total=event.images, unit="img", desc="enrolling",
-                                file=sys.stderr, dynamic_ncols=True)
+                self.bar = tqdm(
+                    total=event.images,
+                    unit="img",
+                    desc="enrolling",
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                )
             elif event.images is not None:
                 self.total = event.images
-                self.write(f"enrolling {event.images} images of {event.persons} persons "
-                           f"into {event.group_id}")
+                self.write(
+                    f"enrolling {event.images} images of {event.persons} persons "
+                    f"into {event.group_id}"
+                )
             return
         if self.root is not None and hasattr(event, "source"):
             source = event.source or ""
             if source.startswith(self.root):
-                event = attrs.evolve(cast(Any, event), source=source[len(self.root):])
+                event = attrs.evolve(cast(Any, event), source=source[len(self.root) :])
         if self.mode == "ticks":
             self._tick(event)
             return
@@ -144,6 +153,8 @@ def _event_line(event: EnrollEvent) -> str | None:
     if isinstance(event, OutcomeReconciled):
         what = "applied" if event.applied else "not applied, sending again"
         return f"reconciled {event.person}  {event.source or '(person)'}  {what}"
+    if isinstance(event, RateLimitWait):
+        return f"waiting   {event.person}  {event.seconds:g} s (rate limited, 429)"
     if isinstance(event, TrainingStarted):
         return f"training  {event.group_id}"
     if isinstance(event, TrainingFinished):
@@ -182,7 +193,7 @@ def summary_table(report: EnrollReport, root: Path | None = None) -> str:
         out.append("  failed images:")
         prefix = "" if root is None else os.fspath(root) + os.sep
         for f in report.failures:
-            source = f.source[len(prefix):] if prefix and f.source.startswith(prefix) else f.source
+            source = f.source[len(prefix) :] if prefix and f.source.startswith(prefix) else f.source
             out.append(f"    {source}  {f.reason}")
     return "\n".join(out)
 
@@ -221,8 +232,9 @@ async def _enroll_command(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILURES
 
 
-async def identify_image(client: Any, image: Path | bytes, group_id: str, *, large: bool,
-                         candidates: int = 1) -> list[tuple[Any, list[tuple[str, float]]]]:
+async def identify_image(
+    client: Any, image: Path | bytes, group_id: str, *, large: bool, candidates: int = 1
+) -> list[tuple[Any, list[tuple[str, float]]]]:
     """Detect the faces of an image and identify them: [(face, [(name, confidence)])]."""
     faces = await client.face.detect(image)
     if not faces:
@@ -261,8 +273,9 @@ async def _identify_command(args: argparse.Namespace) -> int:
     endpoint, key = _credentials(args)
     image = Path(args.image)
     async with AsyncFaceClient(endpoint, key=key) as client:
-        results = await identify_image(client, image, args.group, large=args.large,
-                                       candidates=args.candidates)
+        results = await identify_image(
+            client, image, args.group, large=args.large, candidates=args.candidates
+        )
     if not results:
         print(f"{args.image}: no face found")
         return EXIT_FAILURES
@@ -272,10 +285,26 @@ async def _identify_command(args: argparse.Namespace) -> int:
 
 
 _DEMO_NAMES = (
-    "Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov",
-    "Donald Knuth", "Margaret Hamilton", "John McCarthy", "Frances Allen", "Ken Thompson",
-    "Radia Perlman", "Dennis Ritchie", "Katherine Johnson", "Tim Berners-Lee", "Shafi Goldwasser",
-    "Leslie Lamport", "Hedy Lamarr", "Niklaus Wirth", "Sophie Wilson", "Guido van Rossum",
+    "Ada Lovelace",
+    "Alan Turing",
+    "Grace Hopper",
+    "Edsger Dijkstra",
+    "Barbara Liskov",
+    "Donald Knuth",
+    "Margaret Hamilton",
+    "John McCarthy",
+    "Frances Allen",
+    "Ken Thompson",
+    "Radia Perlman",
+    "Dennis Ritchie",
+    "Katherine Johnson",
+    "Tim Berners-Lee",
+    "Shafi Goldwasser",
+    "Leslie Lamport",
+    "Hedy Lamarr",
+    "Niklaus Wirth",
+    "Sophie Wilson",
+    "Guido van Rossum",
 )
 
 
@@ -283,21 +312,30 @@ def _demo_photos(root: Path, persons: int, photos: int) -> list[tuple[str, str]]
     """Write the demo photo set; returns the deliberately bad images and why they are bad."""
     from face_async.emulator import make_face_image
 
-    names = [_DEMO_NAMES[i % len(_DEMO_NAMES)] + ("" if i < len(_DEMO_NAMES) else f" {i}")
-             for i in range(persons)]
+    names = [
+        _DEMO_NAMES[i % len(_DEMO_NAMES)] + ("" if i < len(_DEMO_NAMES) else f" {i}")
+        for i in range(persons)
+    ]
     for name in names:
         folder = root / name
         folder.mkdir(parents=True)
         for j in range(photos):
             (folder / f"photo-{j + 1}.jpg").write_bytes(make_face_image(name, variant=j))
     bad = [
-        (names[0], "group-photo.jpg", make_face_image(names[0], faces=2, variant=90),
-         "two faces"),
-        (names[1 % persons], "landscape.jpg", make_face_image("nobody", faces=0, variant=91),
-         "no face"),
+        (names[0], "group-photo.jpg", make_face_image(names[0], faces=2, variant=90), "two faces"),
+        (
+            names[1 % persons],
+            "landscape.jpg",
+            make_face_image("nobody", faces=0, variant=91),
+            "no face",
+        ),
         (names[2 % persons], "corrupt.jpg", b"\x00not a photo" * 200, "not an image"),
-        (names[3 % persons], "thumbnail.png", make_face_image(names[3 % persons], fmt="png",
-                                                              min_bytes=0)[:600], "under 1 KB"),
+        (
+            names[3 % persons],
+            "thumbnail.png",
+            make_face_image(names[3 % persons], fmt="png", min_bytes=0)[:600],
+            "under 1 KB",
+        ),
     ]
     for name, filename, data, _ in bad:
         (root / name / filename).write_bytes(data)
@@ -316,13 +354,17 @@ async def _demo_command(args: argparse.Namespace) -> int:
         print("  planted bad images: " + "; ".join(f"{p} ({why})" for p, why in bad), file=out)
         async with Emulator() as emu:
             emu.config.latency = {"*AddFace*": args.latency}
-            print(f"  local Face API emulator at {emu.url} (no key, no network needed)\n",
-                  file=out, flush=True)
+            print(
+                f"  local Face API emulator at {emu.url} (no key, no network needed)\n",
+                file=out,
+                flush=True,
+            )
             progress = Progress(args.progress, out, root=root, plain="ticks")
             async with AsyncFaceClient(emu.url, key=emu.key) as client:
                 try:
-                    report = await enroll(client, "demo", root, max_concurrency=8,
-                                          on_event=progress)
+                    report = await enroll(
+                        client, "demo", root, max_concurrency=8, on_event=progress
+                    )
                 finally:
                     progress.close()
                 print(summary_table(report, root), file=out)
@@ -382,45 +424,84 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"face-async {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("enroll", help="enroll a folder of photos, one folder per person",
-                            description="Enroll PHOTOS_DIR/<person name>/*.{jpg,jpeg,png,gif,bmp}"
-                                        " exactly once; rerun the same command to resume.")
+    p = commands.add_parser(
+        "enroll",
+        help="enroll a folder of photos, one folder per person",
+        description="Enroll PHOTOS_DIR/<person name>/*.{jpg,jpeg,png,gif,bmp}"
+        " exactly once; rerun the same command to resume.",
+    )
     p.add_argument("photos_dir", metavar="PHOTOS_DIR")
     _add_connection(p)
-    p.add_argument("--journal", default=DEFAULT_JOURNAL, metavar="FILE",
-                   help="sqlite journal that makes reruns resume (default: %(default)s)")
-    p.add_argument("--max-concurrency", type=_positive_int, default=16, metavar="N",
-                   help="writes in flight at once, one per person (default: %(default)s)")
-    p.add_argument("--tps", type=_positive_float, default=None, metavar="N",
-                   help="client-side calls per second limit (default: none)")
+    p.add_argument(
+        "--journal",
+        default=DEFAULT_JOURNAL,
+        metavar="FILE",
+        help="sqlite journal that makes reruns resume (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-concurrency",
+        type=_positive_int,
+        default=16,
+        metavar="N",
+        help="writes in flight at once, one per person (default: %(default)s)",
+    )
+    p.add_argument(
+        "--tps",
+        type=_positive_float,
+        default=None,
+        metavar="N",
+        help="client-side calls per second limit (default: none)",
+    )
     p.add_argument("--no-train", action="store_true", help="do not train the group")
-    p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
-                   help="progress display (default: bar on a terminal, else lines)")
+    p.add_argument(
+        "--progress",
+        choices=("auto", "bar", "lines", "none"),
+        default="auto",
+        help="progress display (default: bar on a terminal, else lines)",
+    )
     p.set_defaults(handler=_enroll_command)
 
     p = commands.add_parser("identify", help="identify the faces of a photo in a group")
     p.add_argument("image", metavar="IMAGE")
     _add_connection(p)
-    p.add_argument("--candidates", type=_positive_int, default=1, metavar="N",
-                   help="candidates per face (default: %(default)s)")
+    p.add_argument(
+        "--candidates",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="candidates per face (default: %(default)s)",
+    )
     p.set_defaults(handler=_identify_command)
 
     from face_async.emulator import _cli as emulator_cli
 
-    p = commands.add_parser("emulator", help="run the local Face API emulator",
-                            description="Run the local Face API v1.0 emulator.")
+    p = commands.add_parser(
+        "emulator",
+        help="run the local Face API emulator",
+        description="Run the local Face API v1.0 emulator.",
+    )
     emulator_cli.configure_parser(p)
     p.set_defaults(sync_handler=emulator_cli.run)
 
-    p = commands.add_parser("demo", help="enroll and identify a generated photo set locally "
-                                         "(no key, no network)")
+    p = commands.add_parser(
+        "demo", help="enroll and identify a generated photo set locally (no key, no network)"
+    )
     p.add_argument("--persons", type=_positive_int, default=20, help="(default: %(default)s)")
-    p.add_argument("--photos", type=_positive_int, default=5,
-                   help="photos per person (default: %(default)s)")
-    p.add_argument("--latency", type=float, default=0.02,
-                   help="emulated seconds per add-face call (default: %(default)s)")
-    p.add_argument("--progress", choices=("auto", "bar", "lines", "ticks", "none"),
-                   default="auto", help="(default: bar on a terminal, else ticks)")
+    p.add_argument(
+        "--photos", type=_positive_int, default=5, help="photos per person (default: %(default)s)"
+    )
+    p.add_argument(
+        "--latency",
+        type=float,
+        default=0.02,
+        help="emulated seconds per add-face call (default: %(default)s)",
+    )
+    p.add_argument(
+        "--progress",
+        choices=("auto", "bar", "lines", "ticks", "none"),
+        default="auto",
+        help="(default: bar on a terminal, else ticks)",
+    )
     p.set_defaults(handler=_demo_command)
     return parser
 

@@ -185,21 +185,17 @@ class AsyncFaceClient:
         token_provider: TokenProvider | None = None,
         tps: float | None = None,
     ) -> AsyncFaceClient:
-        """A view of this client bound to another endpoint and/or credential.
+        """A view of this client bound to another endpoint and credential.
 
-        The view shares the session and pool, the retry policy, the stats and the state of
-        this client; closing it is a no-op (close the client that created it). Without a
-        credential, the view keeps this client's. Raises FaceValidationError, and
-        ClientClosedError if this client is closed.
+        Pass exactly one of ``key`` and ``token_provider``, as for the constructor: a view
+        never carries this client's credential to another host. The view shares the session
+        and pool, the retry policy, the stats and the state of this client; closing it is a
+        no-op (close the client that created it). Raises FaceValidationError (bad endpoint,
+        no credential or two), and ClientClosedError if this client is closed.
         """
         self._transport_or_closed()
+        _check_credential(key, token_provider)
         base_url = resolve_endpoint(endpoint, allow_insecure_http=self._allow_insecure_http)
-        if key is None and token_provider is None:
-            current = self._endpoint
-            key = current._secret.decode() if current._secret else None
-            token_provider = current._token_provider
-        else:
-            _check_credential(key, token_provider)
         view = object.__new__(AsyncFaceClient)
         view._allow_insecure_http = self._allow_insecure_http
         view._is_view = True

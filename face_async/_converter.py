@@ -9,8 +9,9 @@ camelCase renames are derived from the field names, so nothing is reflected per 
   ``_FastStructureGen`` (same renames; one generated function per model with its nested
   models built inline, without the frozen ``__init__``), falling back to
   ``make_dict_structure_fn`` for any class it does not support.
-- Both: ``Enum | str`` via a dict lookup (unknown values stay strings), aware datetimes, and
-  unstructuring with camelCase keys and None fields omitted.
+- Both: ``Enum | str`` via a dict lookup (unknown values stay strings), aware datetimes, list
+  fields that reject a JSON object or string (cattrs would iterate it), and unstructuring
+  with camelCase keys and None fields omitted.
 """
 
 import enum
@@ -18,12 +19,13 @@ import json
 import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
+from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 try:
@@ -235,6 +237,31 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
     return parse_datetime(value)
 
 
+def _not_a_list(value: Any) -> Any:
+    """``value`` (not a list) if it may stand for a JSON array; TypeError for an object or string.
+
+    cattrs' list hook takes any iterable: a JSON object would become the list of its keys
+    (``{}`` an empty list) and a string the list of its characters, silently. Other iterables
+    (a tuple from Python code) still pass; numbers and null fail when iterated.
+    """
+    if isinstance(value, (str, bytes, Mapping)):
+        raise TypeError(f"expected an array, got {type(value).__name__}")
+    return value
+
+
+def _is_list(tp: Any) -> bool:
+    return typing.get_origin(tp) is list
+
+
+def _list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    base = list_structure_factory(tp, conv)
+
+    def hook(value: Any, tp: Any) -> Any:
+        return base(value if value.__class__ is list else _not_a_list(value), tp)
+
+    return hook
+
+
 _BUILDERS: dict[type, type] = {}
 
 
@@ -395,9 +422,15 @@ class _FastStructureGen:
             if optional:
                 lines += [f"{ind}if {v} is None:", f"{ind}    {target} = None", f"{ind}else:"]
                 inner = ind + "    "
-            if is_list:  # any iterable, as cattrs' list hook
+            if is_list:  # a list or other iterable, not a JSON object or string (_list_hook)
                 items, item = self._local("l"), self._local("e")
-                lines += [f"{inner}{items} = []", f"{inner}for {item} in {v}:"]
+                check = self._bind("n", _not_a_list)
+                lines += [
+                    f"{inner}if {v}.__class__ is not list:",
+                    f"{inner}    {v} = {check}({v})",
+                    f"{inner}{items} = []",
+                    f"{inner}for {item} in {v}:",
+                ]
                 child = self._object(model, item, lines, inner + "    ", stack)
                 lines += [f"{inner}    {items}.append({child})", f"{inner}{target} = {items}"]
             else:
@@ -442,6 +475,7 @@ def _build(*, strict: bool) -> cattrs.Converter:
     conv.register_unstructure_hook(datetime, format_datetime)
     conv.register_structure_hook_factory(_is_enum_or_str, _enum_or_str_hook)
     conv.register_structure_hook_factory(_is_plain_optional, _optional_hook_factory(conv))
+    conv.register_structure_hook_factory(_is_list, _list_hook)
 
     def structure_factory(cls: Any, c: cattrs.Converter) -> Any:
         if not strict:

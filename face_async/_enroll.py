@@ -1,7 +1,9 @@
 """Bulk enrollment: exactly-once, resumable, per-person serialized, shortest makespan first.
 
 :func:`enroll` creates the group when missing, creates (or reuses) one person per name, adds
-every image as a face through a :class:`~face_async.PersonScheduler`, trains and waits.
+every image as a face through a :class:`~face_async.PersonScheduler`, trains and waits. This
+module holds the run; its events and report are in ``_enroll_events``, its sources, image
+reading and failure reasons in ``_enroll_sources`` (all public names are re-exported here).
 
 How exactly-once works
 ----------------------
@@ -17,7 +19,16 @@ timeout, the service may still be processing the request, so an absent face is l
 more after ``reconcile_grace`` seconds. A person whose writes were ambiguous is checked once more
 when its images are done: a face whose fingerprint is already recorded under another id (a late
 duplicate) is deleted. Persons carry ``face-async:v1:person:`` + a random token in their
-userData; after an ambiguous create the persons are listed and matched by name and token.
+userData; after an ambiguous create the persons are listed and matched by name and token, and
+when the run's writes are done they are listed once more: a late twin (same name and token,
+another id: an earlier attempt the service applied after we had looked) is deleted. A rerun
+deletes such twins too, keeping the journal's person (or the one with the most faces).
+When the service cannot be read to settle an ambiguous add (5xx, 429, network), the image is
+reported ``outcome_unknown`` and stays in doubt in the journal: the next run settles it.
+
+Writes to a person go through the scheduler under :func:`~face_async.person_key` once its id is
+known, so code sharing the ``scheduler`` and writing to the same person is serialized with the
+enrollment (before that, the person's name keys its create or lookup).
 
 The journal (:class:`~face_async._journal.Journal`, sqlite3) records each face just before it is
 sent and again when the service confirms it, and each person when its id is known, committing
@@ -49,14 +60,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import heapq
 import itertools
 import os
 import time
 import uuid
 from collections.abc import (
-    AsyncIterable,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -64,11 +73,51 @@ from collections.abc import (
     Mapping,
 )
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 
+from face_async._enroll_events import (
+    EnrollEvent,
+    EnrollFinished,
+    EnrollReport,
+    EnrollStarted,
+    FaceAdded,
+    FaceFailed,
+    FaceFailure,
+    FaceSkipped,
+    OutcomeReconciled,
+    PersonCreated,
+    PersonReused,
+    RateLimitWait,
+    TrainingFinished,
+    TrainingStarted,
+)
+from face_async._enroll_sources import (
+    ERROR,
+    FACE_LIMIT,
+    IMAGE_SUFFIXES,
+    INVALID_IMAGE,
+    INVALID_PERSON,
+    OUTCOME_UNKNOWN,
+    PERMANENT,
+    PERSON_PREFIX,
+    UNREADABLE,
+    Abort,
+    EnrollSource,
+    ImageRef,
+    check_bytes,
+    face_user_data,
+    fingerprint,
+    fingerprint_of,
+    image_list,
+    load,
+    plan_folder,
+    reason_of,
+    source_label,
+    source_pairs,
+)
 from face_async._errors import (
     APIError,
     AuthenticationError,
@@ -76,9 +125,6 @@ from face_async._errors import (
     FaceError,
     FaceTimeoutError,
     FaceValidationError,
-    InvalidImage,
-    InvalidImageSize,
-    InvalidURL,
     NotFound,
     OutcomeUnknownError,
     PermissionDenied,
@@ -86,10 +132,10 @@ from face_async._errors import (
     PersonNotFound,
     QuotaExceeded,
     RateLimited,
+    ResponseError,
 )
-from face_async._images import MAX_IMAGE_BYTES, MIN_IMAGE_BYTES, image_format
 from face_async._journal import Journal, ListedPerson, ParkedPerson
-from face_async._scheduler import PersonScheduler
+from face_async._scheduler import PersonScheduler, person_key
 
 if TYPE_CHECKING:
     from face_async._client import AsyncFaceClient
@@ -113,6 +159,7 @@ __all__ = [
     "OutcomeReconciled",
     "PersonCreated",
     "PersonReused",
+    "RateLimitWait",
     "TrainingFinished",
     "TrainingStarted",
     "enroll",
@@ -122,214 +169,14 @@ __all__ = [
 ]
 
 MAX_FACES_PER_PERSON = 248
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp"})
-USER_DATA_PREFIX = "face-async:v1:"
-_PERSON_PREFIX = USER_DATA_PREFIX + "person:"
 _MAX_ATTEMPTS = 5
 _MAX_RATE_LIMITED = 20
 _T = TypeVar("_T")
 
-# Failure reasons (FaceFailure.reason / FaceFailed.reason).
-INVALID_IMAGE = "invalid_image"  # not a decodable JPEG/PNG/GIF/BMP
-NO_FACE = "no_face"
-MULTIPLE_FACES = "multiple_faces"
-IMAGE_SIZE = "image_size"  # file under 1 KB or over 6 MB, or face too small/too big
-FACE_LIMIT = "face_limit"  # the person already holds 248 faces
-UNREADABLE = "unreadable"  # the file could not be read
-INVALID_URL = "invalid_url"
-INVALID_PERSON = "invalid_person"  # the person name was refused (e.g. over 128 characters)
-OUTCOME_UNKNOWN = "outcome_unknown"  # ambiguous failures kept repeating; a rerun reconciles
-ERROR = "error"  # another service or transport error; a rerun retries
-# Reasons recorded in the journal: the image is not sent again on a rerun.
-_PERMANENT = frozenset({INVALID_IMAGE, NO_FACE, MULTIPLE_FACES, IMAGE_SIZE, INVALID_URL})
 
-ImageRef: TypeAlias = "bytes | os.PathLike[str] | str"
-EnrollSource: TypeAlias = (
-    "Mapping[str, ImageRef | Iterable[ImageRef]] | Iterable[tuple[str, ImageRef]]"
-    " | AsyncIterable[tuple[str, ImageRef]] | str | os.PathLike[str]"
-)
-
-
-def fingerprint(data: bytes) -> str:
-    """The 32-hex-digit blake2b fingerprint of an image's bytes (or of ``b"url:" + url``)."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def _face_user_data(fp: str) -> str:
-    return USER_DATA_PREFIX + fp
-
-
-def _fingerprint_of(user_data: str | None) -> str | None:
-    if user_data is None or not user_data.startswith(USER_DATA_PREFIX):
-        return None
-    rest = user_data[len(USER_DATA_PREFIX):]
-    return None if rest.startswith("person:") else rest
-
-
-# --- events and report ---------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class EnrollEvent:
-    """Base class of the progress events of :func:`enroll`."""
-
-
-@attrs.frozen(kw_only=True)
-class EnrollStarted(EnrollEvent):
-    """The work is planned; ``persons``/``images`` are None for a streamed source."""
-
-    group_id: str
-    persons: int | None
-    images: int | None
-
-
-@attrs.frozen(kw_only=True)
-class PersonCreated(EnrollEvent):
-    """A person was created in this run."""
-
-    person: str
-    person_id: str
-
-
-@attrs.frozen(kw_only=True)
-class PersonReused(EnrollEvent):
-    """A person of that name already existed (from an earlier run or another tool)."""
-
-    person: str
-    person_id: str
-
-
-@attrs.frozen(kw_only=True)
-class FaceAdded(EnrollEvent):
-    """The service confirmed a face, and the journal recorded it."""
-
-    person: str
-    source: str
-    persisted_face_id: str
-
-
-@attrs.frozen(kw_only=True)
-class FaceSkipped(EnrollEvent):
-    """Nothing to send: ``already_enrolled`` (by an earlier run, or the same image twice)."""
-
-    person: str
-    source: str
-    reason: str
-
-
-@attrs.frozen(kw_only=True)
-class FaceFailed(EnrollEvent):
-    """An image was not enrolled; ``reason`` is one of the documented reason strings."""
-
-    person: str
-    source: str
-    reason: str
-    detail: str
-
-
-@attrs.frozen(kw_only=True)
-class OutcomeReconciled(EnrollEvent):
-    """An ambiguous write was checked against the service: ``applied`` or not (re-sent)."""
-
-    person: str
-    source: str | None
-    applied: bool
-
-
-@attrs.frozen(kw_only=True)
-class TrainingStarted(EnrollEvent):
-    """Training of the group was queued."""
-
-    group_id: str
-
-
-@attrs.frozen(kw_only=True)
-class TrainingFinished(EnrollEvent):
-    """Training ended with ``status`` ("succeeded", or "skipped" when nothing changed)."""
-
-    group_id: str
-    status: str
-
-
-@attrs.frozen(kw_only=True)
-class FaceFailure:
-    """One image that was not enrolled and why."""
-
-    person: str
-    source: str
-    reason: str
-    detail: str
-
-
-@attrs.frozen(kw_only=True)
-class EnrollReport:
-    """What an enrollment did.
-
-    ``faces_skipped`` counts images already enrolled (or duplicates); ``retries`` and
-    ``rate_limited`` come from ``client.stats`` (re-sent attempts, 429s seen); ``reconciled``
-    counts ambiguous writes checked against the service, ``duplicates_removed`` late
-    duplicates deleted; ``calls`` counts HTTP attempts of the run.
-    """
-
-    group_id: str
-    large: bool
-    persons_created: int
-    persons_reused: int
-    faces_added: int
-    faces_skipped: int
-    faces_failed: int
-    failures: tuple[FaceFailure, ...]
-    reconciled: int
-    duplicates_removed: int
-    retries: int
-    rate_limited: int
-    calls: int
-    elapsed: float
-    trained: bool
-    training_status: str | None
-
-    @property
-    def calls_per_second(self) -> float:
-        """HTTP attempts per second over the run."""
-        return self.calls / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def ok(self) -> bool:
-        """True when no image failed."""
-        return self.faces_failed == 0
-
-
-class _Abort(Exception):
-    """Internal: an image failed; carries the reason."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-
-
-# --- sources -------------------------------------------------------------------------------------
-
-
-def _source_label(person: str, image: ImageRef, index: int) -> str:
-    if isinstance(image, bytes | bytearray | memoryview):
-        return f"{person}[{index}]"
-    return os.fspath(image)
-
-
-def _image_list(images: object) -> list[ImageRef]:
-    if isinstance(images, bytearray | memoryview):
-        return [bytes(images)]
-    if isinstance(images, bytes | str | os.PathLike):
-        return [images]  # one image rather than a sequence of them
-    if not isinstance(images, Iterable):
-        raise FaceValidationError("source: a mapping's values must be images or iterables of "
-                                  "images", parameter="source")
-    return list(images)
-
-
-def makespan_floor(face_counts: Iterable[int], *, latency: float, concurrency: int,
-                   tps: float | None = None) -> float:
+def makespan_floor(
+    face_counts: Iterable[int], *, latency: float, concurrency: int, tps: float | None = None
+) -> float:
     """The least time adding these per-person face counts can take, in seconds.
 
     ``max(max_p faces_p * latency, sum(faces) / tps, sum(faces) * latency / concurrency)``:
@@ -341,81 +188,6 @@ def makespan_floor(face_counts: Iterable[int], *, latency: float, concurrency: i
         return 0.0
     total = sum(counts)
     return max(max(counts) * latency, total / tps if tps else 0.0, total * latency / concurrency)
-
-
-def _list_images(folder: Path) -> list[Path]:
-    images = (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    return sorted(p for p in images if p.is_file())
-
-
-def _plan_folder(root: Path) -> list[tuple[str, list[ImageRef]]]:
-    if not root.is_dir():
-        raise FaceValidationError(f"source: {os.fspath(root)!r} is not a directory",
-                                  parameter="source")
-    plan: list[tuple[str, list[ImageRef]]] = []
-    for entry in sorted(root.iterdir()):
-        if entry.is_dir() and not entry.name.startswith("."):
-            # Paths as str: a few dozen bytes per image rather than a Path object each.
-            images: list[ImageRef] = [os.fspath(path) for path in _list_images(entry)]
-            if images:
-                plan.append((entry.name, images))
-    return plan
-
-
-def _is_path(image: str | bytes | bytearray | memoryview) -> bool:
-    if not isinstance(image, str):
-        return False
-    parts = urlsplit(image)
-    return not (parts.scheme in ("http", "https") and parts.netloc)
-
-
-async def _load(image: ImageRef) -> tuple[bytes | str, bytes]:
-    if isinstance(image, bytes | bytearray | memoryview | str) and not _is_path(image):
-        return _read(image)  # in memory: no file to wait for
-    return await asyncio.to_thread(_read, image)
-
-
-def _read(image: ImageRef) -> tuple[bytes | str, bytes]:
-    """What to send (bytes or URL) and the bytes to fingerprint; raises OSError."""
-    if isinstance(image, str):
-        parts = urlsplit(image)
-        if parts.scheme in ("http", "https") and parts.netloc:
-            return image, b"url:" + image.encode()
-        image = Path(image)
-    if isinstance(image, bytes | bytearray | memoryview):
-        data = bytes(image)
-        return data, data
-    with open(image, "rb") as file:
-        # Read what the file holds, and at most one byte past the limit to refuse it.
-        size = os.fstat(file.fileno()).st_size
-        data = file.read(min(size, MAX_IMAGE_BYTES) + 1)
-    return data, data
-
-
-def _check_bytes(data: bytes) -> None:
-    if len(data) < MIN_IMAGE_BYTES:
-        raise _Abort(IMAGE_SIZE, f"image is {len(data)} bytes; the minimum is 1 KB")
-    if len(data) > MAX_IMAGE_BYTES:
-        raise _Abort(IMAGE_SIZE, "image is larger than 6 MB")
-    if image_format(data) is None:
-        raise _Abort(INVALID_IMAGE, "not a JPEG, PNG, GIF or BMP image")
-
-
-def _reason_of(exc: APIError) -> str:
-    if isinstance(exc, InvalidImageSize):
-        return IMAGE_SIZE
-    if isinstance(exc, InvalidURL):
-        return INVALID_URL
-    if isinstance(exc, InvalidImage):
-        text = exc.message.lower()
-        if "no face" in text:
-            return NO_FACE
-        if "more than 1 face" in text or "multiple faces" in text:
-            return MULTIPLE_FACES
-        if "size" in text or "too small" in text or "too large" in text:
-            return IMAGE_SIZE
-        return INVALID_IMAGE
-    return ERROR
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -430,12 +202,13 @@ class _PersonRun:
     remaining: int = 0
     cursor: int = 0
     started: bool = False
-    failed: _Abort | None = None
+    failed: Abort | None = None
     person_id: str = ""
     on_service: int = 0  # faces the person holds, ours and others'
     ambiguous: bool = False
     prefetch: asyncio.Future[tuple[bytes | str, bytes]] | None = None
     prefetch_index: int = -1
+    turn: asyncio.Lock = attrs.field(factory=asyncio.Lock)  # streamed: one image at a time
 
 
 class _Enrollment:
@@ -461,6 +234,8 @@ class _Enrollment:
         self.train = train
         self.group_name = group_name or group_id
         self.on_event = on_event
+        # enroll_iter's buffer: the run waits for the consumer when it is full.
+        self.buffer = on_event if isinstance(on_event, _EventBuffer) else None
         self.grace = reconcile_grace
         self.training_timeout = training_timeout
         self.persons: PersonGroupPersonOperations | LargePersonGroupPersonOperations = (
@@ -478,12 +253,48 @@ class _Enrollment:
         self.changed = False
 
     def key(self, pr: _PersonRun) -> tuple[str, str, str]:
-        """The scheduler key of a person of this enrollment (its id may not exist yet)."""
+        """The scheduler key of a person: :func:`person_key` once its id is known (so that
+        writes from other code through a shared scheduler are serialized with ours), before
+        that a key of its name in this enrollment (creating or finding it)."""
+        if pr.person_id:
+            return person_key(self.group_id, pr.person_id, large=self.large)
         return ("enroll", self.run, pr.name)
 
     def emit(self, event: EnrollEvent) -> None:
         if self.on_event is not None:
             self.on_event(event)
+
+    async def wait_for_consumer(self) -> None:
+        """Under :func:`enroll_iter`, wait while its consumer is behind (back-pressure)."""
+        if self.buffer is not None:
+            await self.buffer.room.wait()
+
+    def beyond_cap(self, exc: RateLimited) -> bool:
+        """Whether the service asks for a wait longer than the client's policy allows."""
+        delay = 1.0 if exc.retry_after is None else exc.retry_after
+        return delay > self.client.retry_policy.max_server_delay
+
+    async def unless_rate_limited(
+        self, person: str, fn: Callable[..., Awaitable[_T]], /, *args: Any, **kwargs: Any
+    ) -> _T:
+        """Send a write again while the service answers 429 (the write was not processed).
+
+        The client has already waited out the delays it may (its RetryPolicy, pausing every
+        request to the endpoint) before raising RateLimited; the run then waits too, as long
+        as the service's delay is within the same cap (``max_server_delay``), announcing each
+        wait with :class:`RateLimitWait`. A longer delay, or 429s that keep coming, raise
+        RateLimited: the run stops (the journal keeps its progress; run it again later).
+        """
+        for attempt in range(1, _MAX_RATE_LIMITED + 1):
+            try:
+                return await fn(*args, **kwargs)
+            except RateLimited as exc:
+                delay = 1.0 if exc.retry_after is None else exc.retry_after
+                if self.beyond_cap(exc) or attempt == _MAX_RATE_LIMITED:
+                    raise
+                self.emit(RateLimitWait(person=person, seconds=delay, attempt=attempt))
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
     # group and persons ---------------------------------------------------------------------
 
@@ -502,11 +313,18 @@ class _Enrollment:
         """Record the group's persons in the journal (a TEMP table), a page at a time."""
         self.journal.clear_listed(self.run)
         self.journal.clear_parked(self.run)
+        self.journal.clear_doubtful_persons(self.run)
         page: list[tuple[str, str, str | None, list[str]]] = []
         async for person in self.persons.iter(self.group_id):
             if person.name is not None:
-                page.append((person.name, person.person_id, person.user_data,
-                             list(person.persisted_face_ids or ())))
+                page.append(
+                    (
+                        person.name,
+                        person.person_id,
+                        person.user_data,
+                        list(person.persisted_face_ids or ()),
+                    )
+                )
             if len(page) >= 1000:
                 self.journal.add_listed(self.run, page)
                 page = []
@@ -522,12 +340,19 @@ class _Enrollment:
         if recorded is not None and recorded.person_id is not None:
             chosen = next((p for p in existing if p.person_id == recorded.person_id), None)
         if chosen is None and recorded is not None:
-            marker = _PERSON_PREFIX + recorded.token
+            marker = PERSON_PREFIX + recorded.token
             chosen = next((p for p in existing if p.user_data == marker), None)
         if chosen is None and existing:
             chosen = existing[0]
         if chosen is not None:
+            chosen = await self.remove_twins(
+                chosen,
+                existing,
+                decided=recorded is not None and chosen.person_id == recorded.person_id,
+            )
             token = recorded.token if recorded is not None else uuid.uuid4().hex
+            if recorded is None and chosen.user_data and chosen.user_data.startswith(PERSON_PREFIX):
+                token = chosen.user_data[len(PERSON_PREFIX) :]
             self.journal.confirm_person(self.run, pr.name, token, chosen.person_id)
             pr.person_id = chosen.person_id
             self.reused += 1
@@ -539,16 +364,42 @@ class _Enrollment:
         self.changed = True
         self.emit(PersonCreated(person=pr.name, person_id=pr.person_id))
 
+    async def remove_twins(
+        self, chosen: ListedPerson, existing: list[ListedPerson], *, decided: bool
+    ) -> ListedPerson:
+        """Delete the persons created by the same (ambiguous, applied twice) create as
+        ``chosen``: same name and same token. Keep the journal's person when it ``decided``,
+        else the one holding the most faces; return the person kept."""
+        marker = chosen.user_data
+        if marker is None or not marker.startswith(PERSON_PREFIX):
+            return chosen
+        twins = [p for p in existing if p.user_data == marker]
+        if not decided:
+            chosen = max(twins, key=lambda p: len(p.persisted_face_ids))
+        for twin in twins:
+            if twin is not chosen:
+                await self.delete_person(twin.person_id)
+        return chosen
+
+    async def delete_person(self, person_id: str) -> None:
+        """Delete a duplicate of one of our persons (its faces, if any, are duplicates)."""
+        with contextlib.suppress(PersonNotFound):
+            await self.persons.delete(self.group_id, person_id)
+            self.duplicates_removed += 1
+            self.changed = True
+
     async def create_person(self, name: str) -> str:
         token = uuid.uuid4().hex
-        marker = _PERSON_PREFIX + token
+        marker = PERSON_PREFIX + token
         self.journal.intend_person(self.run, name, token)
+        ambiguous = False
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
-                person = await _unless_rate_limited(
-                    self.persons.create, self.group_id, name=name, user_data=marker
+                person = await self.unless_rate_limited(
+                    name, self.persons.create, self.group_id, name=name, user_data=marker
                 )
             except OutcomeUnknownError as exc:
+                ambiguous = True
                 self.reconciled += 1
                 found = await self.find_person(name, marker)
                 if found is None and _timed_out(exc) and self.grace > 0:
@@ -563,8 +414,28 @@ class _Enrollment:
                 else:
                     continue
             self.journal.confirm_person(self.run, name, token, person.person_id)
+            if ambiguous:
+                # An earlier attempt may still be applied: checked when the run ends.
+                self.journal.doubt_person(self.run, name)
             return person.person_id
         raise AssertionError("unreachable")
+
+    async def check_persons(self) -> None:
+        """Delete the late twins of persons whose create was ambiguous (same name and token
+        as the journal's person, another id): the final check of persons."""
+        if not self.journal.has_doubtful_persons(self.run):
+            return
+        async for listed in self.persons.iter(self.group_id):
+            if listed.name is None or not self.journal.is_doubtful_person(self.run, listed.name):
+                continue
+            recorded = self.journal.person(self.run, listed.name)
+            if (
+                recorded is not None
+                and listed.person_id != recorded.person_id
+                and listed.user_data == PERSON_PREFIX + recorded.token
+            ):
+                await self.delete_person(listed.person_id)
+        self.journal.clear_doubtful_persons(self.run)
 
     async def find_person(self, name: str, marker: str) -> Person | None:
         async for candidate in self.persons.iter(self.group_id):
@@ -599,7 +470,7 @@ class _Enrollment:
                 face = await self.persons.get_face(self.group_id, pr.person_id, face_id)
             except PersistedFaceNotFound:
                 continue
-            fp = _fingerprint_of(face.user_data)
+            fp = fingerprint_of(face.user_data)
             if fp is None:
                 self.journal.add_foreign_face(self.run, pr.name, face_id)
                 continue
@@ -619,55 +490,79 @@ class _Enrollment:
         self.changed = True
 
     async def reconcile_face(self, pr: _PersonRun, fp: str, timed_out: bool) -> str | None:
-        """After an ambiguous add: the face id carrying ``fp``, or None if it was not added."""
+        """After an ambiguous add: the face id carrying ``fp``, or None if it was not added.
+
+        Raises ``Abort(OUTCOME_UNKNOWN)`` when the service cannot be read (5xx, 429, a
+        transport failure): the face may be there, so its intent stays in the journal and the
+        next run settles it.
+        """
         self.reconciled += 1
         pr.ambiguous = True
-        for check in range(2):
-            person = await self.persons.get(self.group_id, pr.person_id)
-            ids = list(person.persisted_face_ids or ())
-            pr.on_service = len(ids)
-            await self.classify_unknown(pr, ids)
-            face = self.journal.face(self.run, pr.name, fp)
-            if face is not None and face.persisted_face_id is not None:
-                return face.persisted_face_id
-            if not timed_out or check == 1 or self.grace <= 0:
-                return None
-            # A timed-out request may still be running at the service: look once more.
-            await asyncio.sleep(self.grace)
+        try:
+            for check in range(2):
+                person = await self.persons.get(self.group_id, pr.person_id)
+                ids = list(person.persisted_face_ids or ())
+                pr.on_service = len(ids)
+                await self.classify_unknown(pr, ids)
+                face = self.journal.face(self.run, pr.name, fp)
+                if face is not None and face.persisted_face_id is not None:
+                    return face.persisted_face_id
+                if not timed_out or check == 1 or self.grace <= 0:
+                    return None
+                # A timed-out request may still be running at the service: look once more.
+                await asyncio.sleep(self.grace)
+        except (AuthenticationError, PermissionDenied, NotFound):
+            raise  # the run cannot go on; a vanished person fails its images as before
+        except RateLimited as exc:
+            if self.beyond_cap(exc):
+                raise  # stops the run, as in unless_rate_limited
+            raise Abort(OUTCOME_UNKNOWN, f"could not check the outcome: {exc}") from exc
+        except FaceError as exc:
+            raise Abort(OUTCOME_UNKNOWN, f"could not check the outcome: {exc}") from exc
         return None
 
-    async def add_face(self, pr: _PersonRun, payload: bytes | str, fp: str,
-                       source: str) -> str:
+    async def add_face(self, pr: _PersonRun, payload: bytes | str, fp: str, source: str) -> str:
         self.journal.intend_face(self.run, pr.name, fp, source)
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
-                face = await _unless_rate_limited(
-                    self.persons.add_face, self.group_id, pr.person_id, payload,
-                    user_data=_face_user_data(fp),
+                face = await self.unless_rate_limited(
+                    pr.name,
+                    self.persons.add_face,
+                    self.group_id,
+                    pr.person_id,
+                    payload,
+                    user_data=face_user_data(fp),
                 )
                 face_id: str = face.persisted_face_id
                 pr.on_service += 1
-            except OutcomeUnknownError as exc:
-                found = await self.reconcile_face(pr, fp, _timed_out(exc))
-                self.emit(OutcomeReconciled(person=pr.name, source=source,
-                                            applied=found is not None))
+            except (OutcomeUnknownError, ResponseError) as exc:
+                if isinstance(exc, ResponseError) and not 200 <= exc.status < 300:
+                    raise  # an error status: surely not applied
+                # Ambiguous: no answer, or a 2xx we could not read (the face may be added).
+                timed_out = isinstance(exc, OutcomeUnknownError) and _timed_out(exc)
+                found = await self.reconcile_face(pr, fp, timed_out)
+                if found is None and (attempt == _MAX_ATTEMPTS or isinstance(exc, ResponseError)):
+                    # Not seen, yet it may still land (or the 2xx may be right): in doubt.
+                    raise Abort(OUTCOME_UNKNOWN, str(exc)) from exc
+                self.emit(
+                    OutcomeReconciled(person=pr.name, source=source, applied=found is not None)
+                )
                 if found is None:
-                    if attempt == _MAX_ATTEMPTS:
-                        raise _Abort(OUTCOME_UNKNOWN, str(exc)) from exc
-                    continue
+                    continue  # not seen: sent again
                 face_id = found
             self.journal.confirm_face(self.run, pr.name, fp, face_id, source)
             return face_id
         raise AssertionError("unreachable")
 
     def fail(self, pr: _PersonRun, source: str, reason: str, detail: str) -> None:
-        self.failures.append(FaceFailure(person=pr.name, source=source, reason=reason,
-                                         detail=detail))
+        self.failures.append(
+            FaceFailure(person=pr.name, source=source, reason=reason, detail=detail)
+        )
         self.emit(FaceFailed(person=pr.name, source=source, reason=reason, detail=detail))
 
     async def process_image(self, pr: _PersonRun, image: ImageRef, index: int) -> bool:
         """Enroll one image of a started person; True when a write was sent."""
-        source = _source_label(pr.name, image, index)
+        source = source_label(pr.name, image, index)
         if pr.failed is not None:
             self.fail(pr, source, pr.failed.reason, pr.failed.detail)
             return False
@@ -678,7 +573,7 @@ class _Enrollment:
             else:
                 if read is not None:
                     read.cancel()
-                payload, hashed = await _load(image)
+                payload, hashed = await load(image)
         except OSError as exc:
             self.fail(pr, source, UNREADABLE, f"{type(exc).__name__}: {exc.strerror or exc}")
             return False
@@ -693,29 +588,29 @@ class _Enrollment:
             return False
         try:
             if isinstance(payload, bytes):
-                _check_bytes(payload)
+                check_bytes(payload)
             if pr.on_service >= MAX_FACES_PER_PERSON:
-                raise _Abort(FACE_LIMIT, f"the person already holds {pr.on_service} faces")
+                raise Abort(FACE_LIMIT, f"the person already holds {pr.on_service} faces")
             try:
                 face_id = await self.add_face(pr, payload, fp, source)
             except QuotaExceeded as exc:
                 if pr.on_service >= MAX_FACES_PER_PERSON or "face" in exc.message.lower():
-                    raise _Abort(FACE_LIMIT, exc.message) from exc
+                    raise Abort(FACE_LIMIT, exc.message) from exc
                 raise
-            except (AuthenticationError, PermissionDenied):
-                raise
+            except (AuthenticationError, PermissionDenied, RateLimited):
+                raise  # the run cannot go on (RateLimited: see unless_rate_limited)
             except PersonNotFound as exc:
-                raise _Abort(ERROR, str(exc)) from exc
+                raise Abort(ERROR, str(exc)) from exc
             except NotFound:
                 raise  # the group itself is gone
             except APIError as exc:
-                raise _Abort(_reason_of(exc), str(exc)) from exc
+                raise Abort(reason_of(exc), str(exc)) from exc
             except FaceValidationError as exc:
-                raise _Abort(INVALID_IMAGE, str(exc)) from exc
+                raise Abort(INVALID_IMAGE, str(exc)) from exc
             except FaceError as exc:
-                raise _Abort(ERROR, str(exc)) from exc
-        except _Abort as exc:
-            if exc.reason in _PERMANENT:
+                raise Abort(ERROR, str(exc)) from exc
+        except Abort as exc:
+            if exc.reason in PERMANENT:
                 self.journal.fail_face(self.run, pr.name, fp, exc.reason, source)
             elif exc.reason != OUTCOME_UNKNOWN:
                 self.journal.forget_face(self.run, pr.name, fp)  # surely not applied
@@ -732,7 +627,7 @@ class _Enrollment:
         try:
             await self.start_person(pr)
         except FaceValidationError as exc:
-            pr.failed = _Abort(INVALID_PERSON, str(exc))
+            pr.failed = Abort(INVALID_PERSON, str(exc))
 
     async def finish_person(self, pr: _PersonRun) -> None:
         if pr.ambiguous and pr.failed is None:
@@ -787,7 +682,7 @@ class _Enrollment:
                 return
             if not isinstance(images[pr.cursor], os.PathLike | str):
                 return  # already in memory
-            read = asyncio.ensure_future(_load(images[pr.cursor]))
+            read = asyncio.ensure_future(load(images[pr.cursor]))
             reads.add(read)
             read.add_done_callback(reads.discard)
             pr.prefetch, pr.prefetch_index = read, pr.cursor
@@ -804,24 +699,29 @@ class _Enrollment:
                     continue
                 busy += 1
                 try:
-                    async with self.scheduler.hold(self.key(pr), priority=pr.remaining):
-                        images = pr.images
-                        assert isinstance(images, list)
-                        sent = False
-                        if not pr.started:
+                    await self.wait_for_consumer()
+                    images = pr.images
+                    assert isinstance(images, list)
+                    sent = False
+                    if not pr.started:
+                        # Creating or finding the person, under the key of its name.
+                        async with self.scheduler.hold(self.key(pr), priority=pr.remaining):
                             before = self.client.stats.requests
                             await self.ensure_started(pr)
                             # A call (create, reconcile) takes the turn: calls are paced.
                             sent = self.client.stats.requests != before
-                        # Images needing no call (already enrolled) do not end the turn.
-                        while not sent and pr.cursor < len(images):
-                            image = images[pr.cursor]
-                            pr.cursor += 1
-                            pr.remaining -= 1
-                            sent = await self.process_image(pr, image, pr.cursor - 1)
-                        if pr.cursor >= len(images):
-                            await self.finish_person(pr)
-                            pr.images = None
+                    if not sent:
+                        # Its faces, under person_key() now that its id is known.
+                        async with self.scheduler.hold(self.key(pr), priority=pr.remaining):
+                            # Images needing no call (already enrolled) do not end the turn.
+                            while not sent and pr.cursor < len(images):
+                                image = images[pr.cursor]
+                                pr.cursor += 1
+                                pr.remaining -= 1
+                                sent = await self.process_image(pr, image, pr.cursor - 1)
+                            if pr.cursor >= len(images):
+                                await self.finish_person(pr)
+                                pr.images = None
                 finally:
                     busy -= 1
                 if pr.images is not None:
@@ -852,12 +752,10 @@ class _Enrollment:
         return _PersonRun(
             name=name, started=True, person_id=parked.person_id, cursor=parked.cursor,
             on_service=parked.on_service, ambiguous=parked.ambiguous,
-            failed=None if parked.failure is None else _Abort(parked.failure, parked.detail or ""),
+            failed=None if parked.failure is None else Abort(parked.failure, parked.detail or ""),
         )  # fmt: skip
 
-    async def run_streamed(
-        self, pairs: AsyncIterator[tuple[str, ImageRef]]
-    ) -> None:
+    async def run_streamed(self, pairs: AsyncIterator[tuple[str, ImageRef]]) -> None:
         """Streamed work: images in source order, serialized per person, lazily read.
 
         Only persons with an image in progress (at most ``4 * max_concurrency``) are in
@@ -871,9 +769,15 @@ class _Enrollment:
 
         async def one(pr: _PersonRun, image: ImageRef, index: int) -> None:
             try:
-                async with self.scheduler.hold(self.key(pr)):
-                    await self.ensure_started(pr)
-                    await self.process_image(pr, image, index)
+                # The person's images in source order (asyncio.Lock is FIFO), holding no
+                # scheduler slot while waiting; then its scheduler key for each call.
+                async with pr.turn:
+                    await self.wait_for_consumer()
+                    if not pr.started:
+                        async with self.scheduler.hold(self.key(pr)):
+                            await self.ensure_started(pr)
+                    async with self.scheduler.hold(self.key(pr)):
+                        await self.process_image(pr, image, index)
                     pr.remaining -= 1
                     if pr.remaining == 0 and runs.get(pr.name) is pr:
                         # No other image of the person is queued: park it (synchronously, so
@@ -953,21 +857,6 @@ def _timed_out(exc: OutcomeUnknownError) -> bool:
     return isinstance(exc.cause, FaceTimeoutError | asyncio.TimeoutError)
 
 
-async def _unless_rate_limited(fn: Callable[..., Awaitable[_T]], /, *args: Any,
-                               **kwargs: Any) -> _T:
-    """Call a write again while the service answers 429 (the write was not processed).
-
-    The client already waited the service's Retry-After (pausing every request to that
-    endpoint) before giving up with RateLimited; an enrollment keeps going instead.
-    """
-    for _ in range(_MAX_RATE_LIMITED - 1):
-        try:
-            return await fn(*args, **kwargs)
-        except RateLimited as exc:
-            await asyncio.sleep(exc.retry_after or 1.0)
-    return await fn(*args, **kwargs)
-
-
 def _status_text(status: object) -> str:
     value = getattr(status, "value", status)
     return str(value)
@@ -982,16 +871,6 @@ async def _gather_all(coros: list[Any]) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _pairs(source: Iterable[tuple[str, ImageRef]] | AsyncIterable[tuple[str, ImageRef]]
-                 ) -> AsyncIterator[tuple[str, ImageRef]]:
-    if isinstance(source, AsyncIterable):
-        async for pair in source:
-            yield pair
-    else:
-        for pair in source:
-            yield pair
 
 
 async def enroll(
@@ -1022,12 +901,18 @@ async def enroll(
     same order, so the longest chain never queues behind the others at the client's gate.
     ``journal`` (a path or a :class:`Journal`) makes the run resumable: run it again after an
     interruption and it continues (without one, a private temporary file is used: exactly-once
-    within the run, no resume). ``on_event`` receives progress events.
+    within the run, no resume). ``on_event`` receives progress events, synchronously: an
+    exception it raises stops the run and is raised here (a bug in it must not go unseen); the
+    journal stays consistent (each event follows the record it reports), so a rerun continues.
 
-    A bad image never aborts the run: it is reported in ``EnrollReport.failures``. Raises
-    AuthenticationError, PermissionDenied (e.g. the subscription quota), NotFound when the group
-    disappears, TrainingFailed/TrainingTimeout, and FaceValidationError for a bad ``source`` or
-    ``max_concurrency``.
+    A bad image never aborts the run: it is reported in ``EnrollReport.failures`` (reason
+    ``outcome_unknown`` when the face may have been added: the journal keeps it in doubt and
+    the next run settles it). A 429 is waited out (a :class:`RateLimitWait` event each time)
+    while the service's Retry-After is within the client's ``RetryPolicy.max_server_delay``;
+    a longer one raises RateLimited and stops the run at once (the journal keeps the progress:
+    run it again later). Raises AuthenticationError, PermissionDenied (e.g. the subscription
+    quota), RateLimited, NotFound when the group disappears, TrainingFailed/TrainingTimeout,
+    and FaceValidationError for a bad ``source`` or ``max_concurrency``.
     """
     if scheduler is None and max_concurrency < 1:
         raise FaceValidationError("max_concurrency must be >= 1", parameter="max_concurrency")
@@ -1051,20 +936,26 @@ async def enroll(
     try:
         plan: list[tuple[str, list[ImageRef]]] | None
         if isinstance(source, str | os.PathLike):
-            plan = await asyncio.to_thread(_plan_folder, Path(source))
+            plan = await asyncio.to_thread(plan_folder, Path(source))
         elif isinstance(source, Mapping):
-            plan = [(str(name), _image_list(images)) for name, images in source.items()]
+            plan = [(str(name), image_list(images)) for name, images in source.items()]
         else:
             plan = None
         await job.ensure_group()
         await job.load_listing()
         if plan is not None:
-            job.emit(EnrollStarted(group_id=group_id, persons=len(plan),
-                                   images=sum(len(images) for _, images in plan)))
+            job.emit(
+                EnrollStarted(
+                    group_id=group_id,
+                    persons=len(plan),
+                    images=sum(len(images) for _, images in plan),
+                )
+            )
             await job.run_planned(plan)
         else:
             job.emit(EnrollStarted(group_id=group_id, persons=None, images=None))
-            await job.run_streamed(_pairs(source))  # type: ignore[arg-type]
+            await job.run_streamed(source_pairs(source))  # type: ignore[arg-type]
+        await job.check_persons()
         trained, status = await job.train_group() if train else (False, None)
     finally:
         if own_journal:
@@ -1089,11 +980,30 @@ async def enroll(
     )
 
 
-@attrs.frozen(kw_only=True)
-class EnrollFinished(EnrollEvent):
-    """The last event of :func:`enroll_iter`: the enrollment's report."""
+_ITER_BACKLOG = 256  # events enroll_iter buffers before the run waits for its consumer
 
-    report: EnrollReport
+
+class _EventBuffer:
+    """enroll_iter's events between the run and the consumer; ``room`` is set while fewer
+    than ``limit`` wait. The run waits for ``room`` before each turn of work, so the buffer
+    holds at most ``limit`` plus the few events of the turns already under way."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.queue: asyncio.Queue[EnrollEvent | None] = asyncio.Queue()
+        self.room = asyncio.Event()
+        self.room.set()
+
+    def __call__(self, event: EnrollEvent | None) -> None:
+        self.queue.put_nowait(event)
+        if self.queue.qsize() >= self.limit:
+            self.room.clear()
+
+    async def get(self) -> EnrollEvent | None:
+        event = await self.queue.get()
+        if self.queue.qsize() < self.limit:
+            self.room.set()
+        return event
 
 
 async def enroll_iter(
@@ -1102,18 +1012,15 @@ async def enroll_iter(
     """:func:`enroll` as an async iterator of its events, ending with :class:`EnrollFinished`.
 
     Takes the same arguments as :func:`enroll` (except ``on_event``) and raises what it raises.
-    Leaving the loop early cancels the enrollment (the journal keeps what was confirmed).
+    A slow consumer slows the enrollment: a bounded number of events is buffered, then the run
+    waits for the loop to catch up. Leaving the loop early cancels the enrollment (the journal
+    keeps what was confirmed).
     """
-    queue: asyncio.Queue[EnrollEvent | None] = asyncio.Queue()
-    task = asyncio.ensure_future(
-        enroll(client, group_id, source, on_event=queue.put_nowait, **options)
-    )
-    task.add_done_callback(lambda _: queue.put_nowait(None))
+    buffer = _EventBuffer(_ITER_BACKLOG)
+    task = asyncio.ensure_future(enroll(client, group_id, source, on_event=buffer, **options))
+    task.add_done_callback(lambda _: buffer(None))
     try:
-        while True:
-            event = await queue.get()
-            if event is None:
-                break
+        while (event := await buffer.get()) is not None:
             yield event
         yield EnrollFinished(report=task.result())
     finally:

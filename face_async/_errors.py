@@ -22,7 +22,7 @@
     │   ├── UnsupportedMediaType (415)
     │   ├── RateLimited (429)
     │   └── ServerError (5xx)
-    ├── ResponseError  .status .body_excerpt .request_id              malformed response
+    ├── ResponseError  .status .body_excerpt .request_id .retry_after malformed response
     ├── TrainingFailed  .message                                      training ended in "failed"
     └── TrainingTimeout(FaceError, TimeoutError)
 
@@ -33,10 +33,11 @@ response into one of the classes above and never raises itself.
 from __future__ import annotations
 
 import email.utils
-import json
 import re
 import time
 from collections.abc import Mapping
+
+from ._converter import loads
 
 __all__ = [
     "APIError",
@@ -282,7 +283,12 @@ class ServerError(APIError):
 
 
 class ResponseError(FaceError):
-    """The response could not be understood (not JSON, an HTML page, the wrong shape)."""
+    """The response could not be understood (not JSON, an HTML page, the wrong shape).
+
+    ``body_excerpt`` is a short excerpt of the body (subscription key blanked);
+    ``retry_after`` is the Retry-After header of an error status, if any (a proxy's 429 or
+    503 page is honoured like the service's).
+    """
 
     def __init__(
         self,
@@ -291,6 +297,7 @@ class ResponseError(FaceError):
         *,
         request_id: str | None = None,
         reason: str = "unexpected response",
+        retry_after: float | None = None,
     ) -> None:
         text = f"{reason} (HTTP {status}"
         if request_id:
@@ -300,6 +307,7 @@ class ResponseError(FaceError):
         self.status = status
         self.body_excerpt = body_excerpt
         self.request_id = request_id
+        self.retry_after = retry_after
 
 
 class TrainingFailed(FaceError):
@@ -423,27 +431,29 @@ def error_from_response(
 
     Understands ``{"error": {"code", "message"}}``, ``{"error": {"statusCode", "message"}}``
     and the gateway's bare ``{"statusCode", "message"}``. Anything else (empty, not JSON, an
-    HTML page from a proxy, the wrong shape, a non-error status) becomes ``ResponseError``.
+    HTML page from a proxy, the wrong shape, a non-error status) becomes ``ResponseError``,
+    which still carries the ``Retry-After`` header of an error status.
     """
     request_id = _header(headers, "apim-request-id")
     if status < 400:
         return ResponseError(
             status, excerpt(body), request_id=request_id, reason="unexpected status"
         )
+    retry_after = parse_retry_after(_header(headers, "Retry-After"))
     try:
-        document = json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
+        document = loads(body)
+    except ValueError:  # ConversionError: not JSON
         document = None
     inner = document.get("error", document) if isinstance(document, dict) else None
-    if not isinstance(inner, dict):
-        return ResponseError(status, excerpt(body), request_id=request_id)
-    code = inner.get("code")
-    message = inner.get("message")
-    if (code is not None and not isinstance(code, str)) or not isinstance(message, str):
-        return ResponseError(status, excerpt(body), request_id=request_id)
-    if code is None and "statusCode" not in inner:
-        return ResponseError(status, excerpt(body), request_id=request_id)
-    retry_after = parse_retry_after(_header(headers, "Retry-After"))
+    code = inner.get("code") if isinstance(inner, dict) else None
+    message = inner.get("message") if isinstance(inner, dict) else None
+    if (
+        not isinstance(inner, dict)
+        or (code is not None and not isinstance(code, str))
+        or not isinstance(message, str)
+        or (code is None and "statusCode" not in inner)
+    ):
+        return ResponseError(status, excerpt(body), request_id=request_id, retry_after=retry_after)
     if retry_after is None:
         retry_after = retry_after_from_message(message)
     cls = _class_for(status, code, message)

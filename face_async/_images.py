@@ -27,7 +27,9 @@ __all__ = [
     "ImageSource",
     "check_image_bytes",
     "image_format",
+    "is_url",
     "load_image",
+    "read_path",
 ]
 
 MIN_IMAGE_BYTES = 1024
@@ -92,15 +94,19 @@ def check_image_bytes(data: bytes, parameter: str = "image") -> bytes:
     return data
 
 
-def _is_url(value: str) -> bool:
+def is_url(value: str) -> bool:
+    """Whether ``value`` is an absolute http(s) URL (the URL variant of an operation)."""
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def _read_path(path: os.PathLike[str]) -> bytes:
+def read_path(path: os.PathLike[str]) -> bytes:
+    """The bytes of the file at ``path``, at most one byte past the 6 MB limit (blocking)."""
     with open(path, "rb") as file:
-        # Read one byte past the limit: enough to refuse a huge file without loading it all.
-        return file.read(MAX_IMAGE_BYTES + 1)
+        # One byte past the limit is enough to refuse a huge file without loading it all; size
+        # the read to the file, as read(n) allocates n bytes before trimming.
+        size = os.fstat(file.fileno()).st_size
+        return file.read(min(size, MAX_IMAGE_BYTES) + 1)
 
 
 def _read_file(file: BinaryReader) -> bytes:
@@ -130,7 +136,7 @@ async def load_image(image: object, parameter: str = "image") -> ImageInput:
     if image.__class__ is bytes:  # the common case first: nothing to read or copy
         return ImageInput(data=check_image_bytes(image, parameter))
     if isinstance(image, str):
-        if not _is_url(image):
+        if not is_url(image):
             raise FaceValidationError(
                 f"{parameter}: a str must be an http(s) URL; pass a pathlib.Path for a local file",
                 parameter=parameter,
@@ -139,7 +145,7 @@ async def load_image(image: object, parameter: str = "image") -> ImageInput:
     if isinstance(image, bytes | bytearray | memoryview):
         data = bytes(image)
     elif isinstance(image, os.PathLike):
-        data = await asyncio.to_thread(_read_path, image)
+        data = await asyncio.to_thread(read_path, image)
     elif isinstance(image, BinaryReader):
         if _is_real_file(image):
             data = await asyncio.to_thread(_read_file, image)

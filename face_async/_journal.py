@@ -71,6 +71,11 @@ CREATE TEMP TABLE IF NOT EXISTS parked (
     detail TEXT,
     PRIMARY KEY (run, name)
 );
+CREATE TEMP TABLE IF NOT EXISTS doubtful (
+    run TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (run, name)
+);
 """
 
 
@@ -223,13 +228,35 @@ class Journal:
                 (run, name, token, person_id),
             )
 
+    def doubt_person(self, run: str, name: str) -> None:
+        """Remember (TEMP) that the create of a person was ambiguous: an earlier attempt may
+        be applied late, leaving a twin with the same name and token."""
+        self._db.execute("INSERT OR IGNORE INTO doubtful (run, name) VALUES (?, ?)", (run, name))
+
+    def has_doubtful_persons(self, run: str) -> bool:
+        """Whether a person's create was ambiguous in this enrollment."""
+        row = self._db.execute("SELECT 1 FROM doubtful WHERE run=? LIMIT 1", (run,)).fetchone()
+        return row is not None
+
+    def is_doubtful_person(self, run: str, name: str) -> bool:
+        """Whether the create of the person called ``name`` was ambiguous."""
+        row = self._db.execute(
+            "SELECT 1 FROM doubtful WHERE run=? AND name=?", (run, name)
+        ).fetchone()
+        return row is not None
+
+    def clear_doubtful_persons(self, run: str) -> None:
+        """Forget the ambiguous creates of an enrollment (checked)."""
+        self._db.execute("DELETE FROM doubtful WHERE run=?", (run,))
+
     # faces -----------------------------------------------------------------------------------
 
     def faces(self, run: str, person: str) -> dict[str, JournalFace]:
         """The recorded faces of a person by fingerprint."""
         rows = self._db.execute(
             "SELECT fingerprint, persisted_face_id, failure, source FROM faces "
-            "WHERE run=? AND person=?", (run, person)
+            "WHERE run=? AND person=?",
+            (run, person),
         ).fetchall()
         return {
             r[0]: JournalFace(fingerprint=r[0], persisted_face_id=r[1], failure=r[2], source=r[3])
@@ -240,24 +267,28 @@ class Journal:
         """The record of one face of a person, or None."""
         row = self._db.execute(
             "SELECT fingerprint, persisted_face_id, failure, source FROM faces "
-            "WHERE run=? AND person=? AND fingerprint=?", (run, person, fingerprint)
+            "WHERE run=? AND person=? AND fingerprint=?",
+            (run, person, fingerprint),
         ).fetchone()
         if row is None:
             return None
-        return JournalFace(fingerprint=row[0], persisted_face_id=row[1], failure=row[2],
-                           source=row[3])
+        return JournalFace(
+            fingerprint=row[0], persisted_face_id=row[1], failure=row[2], source=row[3]
+        )
 
     def known_face_ids(self, run: str, person: str) -> set[str]:
         """The face ids of a person we know: confirmed ones and other writers' ones."""
         rows = self._db.execute(
             "SELECT persisted_face_id FROM faces WHERE run=? AND person=? AND "
             "persisted_face_id IS NOT NULL UNION SELECT persisted_face_id FROM foreign_faces "
-            "WHERE run=? AND person=?", (run, person, run, person)
+            "WHERE run=? AND person=?",
+            (run, person, run, person),
         ).fetchall()
         return {r[0] for r in rows}
 
-    def confirm_face(self, run: str, person: str, fingerprint: str, persisted_face_id: str,
-                     source: str) -> None:
+    def confirm_face(
+        self, run: str, person: str, fingerprint: str, persisted_face_id: str, source: str
+    ) -> None:
         """Record a face the service confirmed."""
         self._db.execute(
             "INSERT INTO faces (run, person, fingerprint, persisted_face_id, failure, source) "
@@ -274,8 +305,7 @@ class Journal:
             (run, person, fingerprint, source),
         )
 
-    def fail_face(self, run: str, person: str, fingerprint: str, reason: str,
-                  source: str) -> None:
+    def fail_face(self, run: str, person: str, fingerprint: str, reason: str, source: str) -> None:
         """Record an image the service rejected for good (it is not sent again)."""
         self._db.execute(
             "INSERT INTO faces (run, person, fingerprint, persisted_face_id, failure, source) "
@@ -301,8 +331,8 @@ class Journal:
     def add_foreign_face(self, run: str, person: str, persisted_face_id: str) -> None:
         """Remember a face that is not ours so that it is not read again."""
         self._db.execute(
-            "INSERT OR IGNORE INTO foreign_faces (run, person, persisted_face_id) "
-            "VALUES (?, ?, ?)", (run, person, persisted_face_id),
+            "INSERT OR IGNORE INTO foreign_faces (run, person, persisted_face_id) VALUES (?, ?, ?)",
+            (run, person, persisted_face_id),
         )
 
     def count_faces(self, run: str) -> int:
@@ -324,21 +354,27 @@ class Journal:
             db.executemany(
                 "INSERT INTO listed (run, name, person_id, user_data, face_ids) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(run, name, person_id, user_data, ",".join(face_ids))
-                 for name, person_id, user_data, face_ids in persons],
+                [
+                    (run, name, person_id, user_data, ",".join(face_ids))
+                    for name, person_id, user_data, face_ids in persons
+                ],
             )
 
     def take_listed(self, run: str, name: str) -> list[ListedPerson]:
         """The listed persons called ``name`` in listing order, forgotten once taken."""
         rows = self._db.execute(
             "SELECT person_id, user_data, face_ids FROM listed WHERE run=? AND name=? "
-            "ORDER BY rowid", (run, name)
+            "ORDER BY rowid",
+            (run, name),
         ).fetchall()
         if rows:
             self._db.execute("DELETE FROM listed WHERE run=? AND name=?", (run, name))
         return [
-            ListedPerson(person_id=r[0], user_data=r[1],
-                         persisted_face_ids=tuple(r[2].split(",")) if r[2] else ())
+            ListedPerson(
+                person_id=r[0],
+                user_data=r[1],
+                persisted_face_ids=tuple(r[2].split(",")) if r[2] else (),
+            )
             for r in rows
         ]
 
@@ -353,15 +389,24 @@ class Journal:
         self._db.execute(
             "INSERT OR REPLACE INTO parked (run, name, person_id, cursor, on_service, ambiguous, "
             "failure, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (run, person.name, person.person_id, person.cursor, person.on_service,
-             int(person.ambiguous), person.failure, person.detail),
+            (
+                run,
+                person.name,
+                person.person_id,
+                person.cursor,
+                person.on_service,
+                int(person.ambiguous),
+                person.failure,
+                person.detail,
+            ),
         )
 
     def parked(self, run: str, name: str) -> ParkedPerson | None:
         """The parked person called ``name``, or None (not started in this run)."""
         row = self._db.execute(
             "SELECT name, person_id, cursor, on_service, ambiguous, failure, detail FROM parked "
-            "WHERE run=? AND name=?", (run, name)
+            "WHERE run=? AND name=?",
+            (run, name),
         ).fetchone()
         return None if row is None else _parked(row)
 
@@ -369,7 +414,8 @@ class Journal:
         """The first parked person after ``after`` (by name) whose writes were ambiguous."""
         row = self._db.execute(
             "SELECT name, person_id, cursor, on_service, ambiguous, failure, detail FROM parked "
-            "WHERE run=? AND name>? AND ambiguous ORDER BY name LIMIT 1", (run, after)
+            "WHERE run=? AND name>? AND ambiguous ORDER BY name LIMIT 1",
+            (run, after),
         ).fetchone()
         return None if row is None else _parked(row)
 

@@ -31,7 +31,7 @@ __all__ = ["RetryPolicy", "is_retryable", "wait_delays", "with_retries"]
 T = TypeVar("T")
 
 
-def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not value >= 0:
         raise FaceValidationError(
             f"{attribute.name} must be >= 0, got {value!r}", parameter=attribute.name
@@ -56,9 +56,9 @@ class RetryPolicy:
     """
 
     max_tries: int = attrs.field(default=4, validator=_at_least_one)
-    initial_delay: float = attrs.field(default=0.5, validator=_positive)
-    max_delay: float = attrs.field(default=8.0, validator=_positive)
-    max_server_delay: float = attrs.field(default=60.0, validator=_positive)
+    initial_delay: float = attrs.field(default=0.5, validator=_non_negative)
+    max_delay: float = attrs.field(default=8.0, validator=_non_negative)
+    max_server_delay: float = attrs.field(default=60.0, validator=_non_negative)
 
     @classmethod
     def never(cls) -> RetryPolicy:
@@ -73,7 +73,11 @@ def is_retryable(exc: BaseException, policy: RetryPolicy) -> bool:
     if isinstance(exc, (ConcurrentOperationConflict, OperationTimeout, ServerError)):
         return True
     if isinstance(exc, ResponseError):
-        # An unreadable error page (a proxy's HTML 502) is as transient as the status says.
+        # An unreadable error page (a proxy's HTML 502) is as transient as the status says;
+        # a 429's Retry-After is capped like the service's.
+        delay = exc.retry_after
+        if exc.status == 429 and delay is not None and delay > policy.max_server_delay:
+            return False
         return exc.status in (408, 429) or exc.status >= 500
     if isinstance(exc, TransportError):
         # A certificate that fails verification will fail the same way next time.
@@ -82,8 +86,8 @@ def is_retryable(exc: BaseException, policy: RetryPolicy) -> bool:
 
 
 def server_delay(exc: BaseException) -> float | None:
-    """The wait the server asked for, if any."""
-    if isinstance(exc, APIError):
+    """The wait the server asked for (Retry-After, or "Try again in N seconds"), if any."""
+    if isinstance(exc, (APIError, ResponseError)):
         return exc.retry_after
     return None
 

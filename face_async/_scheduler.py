@@ -27,6 +27,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import ParamSpec, TypeVar
 
+from face_async._errors import FaceValidationError
+
 __all__ = ["PersonScheduler", "face_list_key", "person_key"]
 
 _P = ParamSpec("_P")
@@ -52,8 +54,9 @@ class _Ticket:
 
     __slots__ = ("cancelled", "grant", "key", "priority", "seq")
 
-    def __init__(self, key: Hashable, priority: float, seq: int,
-                 grant: asyncio.Future[None]) -> None:
+    def __init__(
+        self, key: Hashable, priority: float, seq: int, grant: asyncio.Future[None]
+    ) -> None:
         self.key = key
         self.priority = priority
         self.seq = seq
@@ -78,15 +81,17 @@ class PersonScheduler:
     that under a rate limit the longest chain of calls (the highest priority) is not queued
     behind others at the client's FIFO rate gate. ``burst`` grants are available at first
     (default: ``tps``, one second's worth, as the client's own rate gate allows). Raises
-    ValueError when ``max_concurrency`` is below 1 or ``tps`` is not positive.
+    FaceValidationError (a ValueError) when ``max_concurrency`` is below 1 or ``tps`` is not
+    positive.
     """
 
-    def __init__(self, max_concurrency: int = 16, *, tps: float | None = None,
-                 burst: float | None = None) -> None:
+    def __init__(
+        self, max_concurrency: int = 16, *, tps: float | None = None, burst: float | None = None
+    ) -> None:
         if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
+            raise FaceValidationError("max_concurrency must be >= 1", parameter="max_concurrency")
         if tps is not None and not tps > 0:
-            raise ValueError("tps must be > 0")
+            raise FaceValidationError("tps must be > 0", parameter="tps")
         self._max = max_concurrency
         self._running = 0
         self._peak = 0
@@ -104,8 +109,10 @@ class PersonScheduler:
         self._soon: asyncio.Handle | None = None
 
     def __repr__(self) -> str:
-        return (f"PersonScheduler(max_concurrency={self._max}, running={self._running}, "
-                f"keys={len(self._queues)})")
+        return (
+            f"PersonScheduler(max_concurrency={self._max}, running={self._running}, "
+            f"keys={len(self._queues)})"
+        )
 
     @property
     def max_concurrency(self) -> int:
@@ -137,14 +144,16 @@ class PersonScheduler:
         """Calls submitted and not yet running."""
         return sum(len(q) for q in self._queues.values()) - self._running
 
-    async def run(self, key: Hashable, fn: Callable[_P, Awaitable[_T]], /,
-                  *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    async def run(
+        self, key: Hashable, fn: Callable[_P, Awaitable[_T]], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
         """Await ``fn(*args, **kwargs)`` in its turn for ``key``; return or raise its outcome."""
         async with self.hold(key):
             return await fn(*args, **kwargs)
 
-    async def run_with_priority(self, key: Hashable, priority: float,
-                                fn: Callable[[], Awaitable[_T]]) -> _T:
+    async def run_with_priority(
+        self, key: Hashable, priority: float, fn: Callable[[], Awaitable[_T]]
+    ) -> _T:
         """As :meth:`run`, ready calls with a higher ``priority`` getting a slot first."""
         async with self.hold(key, priority=priority):
             return await fn()

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import re
 import sys
+import types
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, NoReturn, TypeVar, overload
 from urllib.parse import quote
@@ -25,7 +26,7 @@ import attrs
 from backoff.types import Details
 from yarl import URL
 
-from ._converter import ConversionError, dumps, loads, structure
+from ._converter import ConversionError, dumps, loads, structure, structure_list
 from ._errors import (
     APIError,
     ClientClosedError,
@@ -52,7 +53,6 @@ __all__ = [
     "build_path",
     "credential_fingerprint",
     "encode_query",
-    "structure_response",
 ]
 
 logger = logging.getLogger("face_async")
@@ -60,6 +60,7 @@ logger = logging.getLogger("face_async")
 T = TypeVar("T")
 TokenProvider = Callable[[], Awaitable[str]]
 Timeout = float | aiohttp.ClientTimeout
+"""A per-attempt timeout: seconds, or an ``aiohttp.ClientTimeout``."""
 
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
 _JSON = "application/json"
@@ -156,15 +157,15 @@ class Endpoint:
     """
 
     __slots__ = (
-        "_headers",
         "_secret",
-        "_token_provider",
         "base_url",
         "credential_id",
         "gate",
+        "headers",
         "host",
         "proxy",
         "proxy_headers",
+        "token_provider",
     )
 
     def __init__(
@@ -191,14 +192,17 @@ class Endpoint:
                 self.proxy_headers = {"Proxy-Authorization": auth}
                 proxy_url = proxy_url.with_user(None)
             self.proxy = proxy_url
-        self._token_provider = token_provider
+        #: The async token callable, or None for a subscription key (read by the transport).
+        self.token_provider = token_provider
         self._secret = key.encode() if key else b""
         self.credential_id = credential_fingerprint(key, token_provider)
         self.gate = gate if gate is not None else RateGate()
         base: dict[str, str] = {"User-Agent": user_agent()}
         if key is not None:
             base[KEY_HEADER] = key
-        self._headers: dict[str | None, dict[str, str]] = {
+        #: Prebuilt headers per request content type (None: no body); read-only by convention.
+        #: Plain slot attributes, not properties: the transport reads them on every call.
+        self.headers: Mapping[str | None, Mapping[str, str]] = {
             None: base,
             _JSON: {**base, "Content-Type": _JSON},
             _BINARY: {**base, "Content-Type": _BINARY},
@@ -207,14 +211,14 @@ class Endpoint:
     @property
     def auth(self) -> Literal["key", "token"]:
         """The kind of credential ("key" or "token")."""
-        return "token" if self._token_provider is not None else "key"
+        return "token" if self.token_provider is not None else "key"
 
     async def request_headers(self, content_type: str | None) -> Mapping[str, str]:
         """The headers for one request; with a token provider, fetches the current token."""
-        headers = self._headers[content_type]
-        if self._token_provider is None:
+        headers = self.headers[content_type]
+        if self.token_provider is None:
             return headers
-        token = await self._token_provider()
+        token = await self.token_provider()
         return {**headers, "Authorization": f"Bearer {token}"}
 
     def redact(self, body: bytes) -> bytes:
@@ -262,34 +266,59 @@ class ClientStats:
         return f"ClientStats({fields})"
 
 
-def structure_response(
-    data: object, cls: type[T], *, status: int = 200, request_id: str | None = None
-) -> T:
-    """``_converter.structure(data, cls)``, with a misfit raised as ``ResponseError``."""
-    try:
-        return structure(data, cls)
-    except (ConversionError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ResponseError(
-            status,
-            excerpt(repr(data).encode()),
-            request_id=request_id,
-            reason=f"response does not fit {cls.__name__}",
-        ) from exc
-
-
 CONNECT_TIMEOUT = 10.0
 _Prepared = tuple[Endpoint, Operation, URL, bytes | None, str | None, aiohttp.ClientTimeout]
 Headers = Mapping[str, str]
 _RETRY_TYPES = (APIError, TransportError, ResponseError)
+_LIST_MODEL = types.GenericAlias  # model=list[X]
+
+
+class _OperationLocation:
+    """``model=`` marker: the result is the operation id from the Operation-Location header."""
+
+
+_OPERATION_LOCATION = _OperationLocation
+
+
+def _connect_bound(total: float, ceil_threshold: float) -> float:
+    # aiohttp rounds timeouts above ceil_threshold up to a whole second of loop time, the
+    # connect timer and the total timer separately: a 2 s margin keeps the connect deadline
+    # strictly first whatever the rounding; below the threshold a tenth of the total does.
+    if total >= ceil_threshold:
+        return max(total - 2.0, ceil_threshold * 0.9)
+    return total * 0.9
 
 
 def _to_client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
-    if isinstance(timeout, aiohttp.ClientTimeout):
+    """A ClientTimeout whose pool wait and connect end before its total timeout.
+
+    aiohttp's ``connect`` timeout covers waiting for a pooled connection and connecting, and
+    raises ``ConnectionTimeoutError``: the request was not sent, so even a non-idempotent
+    write may be retried. The ``total`` timeout raises a bare ``asyncio.TimeoutError`` that
+    cannot say whether the request left, so when ``connect`` is not set it is derived just
+    below ``total``; ``sock_connect`` (a hung TCP/TLS connect) defaults to at most
+    ``CONNECT_TIMEOUT``. Values the caller set are kept.
+    """
+    if not isinstance(timeout, aiohttp.ClientTimeout):
+        timeout = aiohttp.ClientTimeout(total=float(timeout))
+    total = timeout.total
+    if total is None or (timeout.connect is not None and timeout.sock_connect is not None):
         return timeout
-    total = float(timeout)
-    # A separate socket-connect limit makes a hung connect a ConnectionTimeoutError, which is
-    # known to precede sending and so is safe to retry even for a non-idempotent write.
-    return aiohttp.ClientTimeout(total=total, sock_connect=min(total, CONNECT_TIMEOUT))
+    connect = timeout.connect
+    if connect is None:
+        connect = _connect_bound(total, timeout.ceil_threshold)
+    sock_connect = timeout.sock_connect
+    if sock_connect is None:
+        sock_connect = min(connect, CONNECT_TIMEOUT)
+    return attrs.evolve(timeout, connect=connect, sock_connect=sock_connect)
+
+
+def _operation_id_from(headers: Mapping[str, str]) -> str:
+    location = headers.get("Operation-Location")
+    operation_id = location.rstrip("/").rsplit("/", 1)[-1] if location else ""
+    if not operation_id:
+        raise ConversionError("an operation id", "no Operation-Location header with an id")
+    return operation_id
 
 
 class Transport:
@@ -400,10 +429,11 @@ class Transport:
     ) -> Any:
         """Send ``op`` to ``endpoint`` and return the decoded JSON body (None when empty).
 
-        With ``model=`` the body is structured into that class. Raises ``APIError``
-        subclasses for error statuses, ``TransportError`` subclasses when no response came,
-        ``OutcomeUnknownError`` for an ambiguous failure of a non-idempotent op,
-        ``ResponseError`` for a body that is not JSON or does not fit ``model``, and
+        With ``model=`` the body is structured into that class, or into a list of ``X`` for
+        ``model=list[X]``. Raises ``APIError`` subclasses for error statuses,
+        ``TransportError`` subclasses when no response came, ``OutcomeUnknownError`` for an
+        ambiguous failure of a non-idempotent op, ``ResponseError`` (status, request id,
+        redacted body excerpt) for a body that is not JSON or does not fit ``model``, and
         ``ClientClosedError`` after close.
         """
         prepared = self._prepare(endpoint, op, path_args, query, json, data, timeout)
@@ -425,6 +455,23 @@ class Transport:
         """As :meth:`call`, also returning the response headers (e.g. Operation-Location)."""
         prepared = self._prepare(endpoint, op, path_args, query, json, data, timeout)
         return await self._send(prepared, model)
+
+    async def call_for_operation_location(
+        self,
+        endpoint: Endpoint,
+        op: Operation,
+        path_args: tuple[str, ...] = (),
+        *,
+        json: object = None,
+        timeout: Timeout | None = None,
+    ) -> str:
+        """Send a 202-accepted operation; the operation id from its Operation-Location header.
+
+        Raises as :meth:`call`; a response without an operation id is a ``ResponseError``.
+        """
+        prepared = self._prepare(endpoint, op, path_args, None, json, None, timeout)
+        operation_id, _ = await self._send(prepared, _OPERATION_LOCATION)
+        return str(operation_id)
 
     def _prepare(
         self,
@@ -454,7 +501,7 @@ class Transport:
         client_timeout = self.timeout if timeout is None else _to_client_timeout(timeout)
         return endpoint, op, URL(url, encoded=True), body, content_type, client_timeout
 
-    async def _send(self, prepared: _Prepared, model: type[Any] | None) -> tuple[Any, Headers]:
+    async def _send(self, prepared: _Prepared, model: object) -> tuple[Any, Headers]:
         # The first attempt runs outside backoff's loop, whose per-call bookkeeping costs about
         # as much CPU as the rest of this module; a retryable failure is handed to the loop as
         # its first try, so the policy, the wait generator and the logging see every attempt.
@@ -464,11 +511,12 @@ class Transport:
             if self.retry.max_tries <= 1 or not is_retryable(exc, self.retry):
                 raise
             pending = [exc]
-        return await self._retrying(pending, prepared, model)
+        return await self._retrying(pending, prepared, model, op=prepared[1])
 
     async def _resume(
-        self, pending: list[BaseException], prepared: _Prepared, model: type[Any] | None
+        self, pending: list[BaseException], prepared: _Prepared, model: object, *, op: Operation
     ) -> tuple[Any, Headers]:
+        # ``op`` is passed by keyword for _on_backoff, which reads it from backoff's details.
         if pending:
             raise pending.pop()  # replays the failed first attempt for backoff; sends nothing
         return await self._attempt(*prepared, model)
@@ -481,7 +529,7 @@ class Transport:
         body: bytes | None,
         content_type: str | None,
         timeout: aiohttp.ClientTimeout,
-        model: type[Any] | None,
+        model: Any,
     ) -> tuple[Any, Mapping[str, str]]:
         gate = endpoint.gate
         if gate.pause_until or gate.tps is not None:
@@ -490,8 +538,8 @@ class Transport:
         if self.state == "closed" or session is None:
             raise ClientClosedError("the client is closed")
         headers: Mapping[str, str]
-        if endpoint._token_provider is None:
-            headers = endpoint._headers[content_type]
+        if endpoint.token_provider is None:
+            headers = endpoint.headers[content_type]
         else:
             headers = await endpoint.request_headers(content_type)
         stats = self.stats
@@ -537,21 +585,39 @@ class Transport:
                 logger.debug(
                     "%s %s -> %d (request id %s)", op.operation_id, op.method, status, request_id
                 )
-            if not payload:
-                return None, response_headers
+            data = None
             try:
-                data = loads(payload)
-            except ValueError as exc:
-                raise ResponseError(
-                    status,
-                    excerpt(endpoint.redact(payload)),
-                    request_id=request_id,
-                    reason="response body is not JSON",
-                ) from exc
-            if model is not None:
-                data = structure_response(data, model, status=status, request_id=request_id)
-            return data, response_headers
+                if payload:
+                    data = loads(payload)
+                if model is None:
+                    return data, response_headers
+                if model.__class__ is _LIST_MODEL:
+                    return structure_list(data, model.__args__[0]), response_headers
+                if model is _OPERATION_LOCATION:
+                    return _operation_id_from(response_headers), response_headers
+                return structure(data, model), response_headers
+            except ConversionError as exc:
+                raise self._misfit(endpoint, op, status, request_id, payload, exc) from exc
         self._error(endpoint, op, status, response_headers, payload)
+
+    @staticmethod
+    def _misfit(
+        endpoint: Endpoint,
+        op: Operation,
+        status: int,
+        request_id: str | None,
+        payload: bytes,
+        exc: ConversionError,
+    ) -> ResponseError:
+        # The one mapping of a 2xx the client cannot use (not JSON, wrong shape, no operation
+        # id) to ResponseError: the status, the request id and a redacted excerpt of the body.
+        reason = "response body is not JSON" if exc.target == "JSON" else str(exc)
+        return ResponseError(
+            status,
+            excerpt(endpoint.redact(payload)),
+            request_id=request_id,
+            reason=f"{op.operation_id}: {reason}",
+        )
 
     def _error(
         self,
@@ -622,13 +688,14 @@ class Transport:
     def _on_backoff(self, details: Details) -> None:
         self.stats.retries += 1
         exc = details.get("exception")
-        op: Operation = details["args"][1][1]  # _resume(pending, prepared, model)
+        op = details["kwargs"].get("op")
+        operation_id = op.operation_id if isinstance(op, Operation) else "request"
         status = getattr(exc, "status", None)
         level = logging.INFO if isinstance(exc, RateLimited) else logging.WARNING
         logger.log(
             level,
             "retrying %s (attempt %d failed: %s%s, request id %s) in %.2fs",
-            op.operation_id,
+            operation_id,
             details["tries"],
             type(exc).__name__,
             f" {status} {getattr(exc, 'code', None) or ''}".rstrip() if status else "",

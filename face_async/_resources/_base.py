@@ -5,36 +5,46 @@ from __future__ import annotations
 import asyncio
 import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeAlias, TypeVar
+from typing import TypeVar
 
-import aiohttp
 import attrs
 
 import face_async._validation as v
-from face_async._converter import ConversionError, structure_list
 from face_async._errors import (
     FaceTimeoutError,
     FaceValidationError,
-    ResponseError,
     TrainingFailed,
     TrainingTimeout,
 )
 from face_async._images import ImageInput, check_image_bytes, load_image
-from face_async._models import DetectionModel, PersistedFace, TrainingStatus, TrainingStatusType
-from face_async._transport import Endpoint, Operation, Transport
+from face_async._models import (
+    DetectionModel,
+    ImageUrl,
+    PersistedFace,
+    TrainingStatus,
+    TrainingStatusType,
+    UpdateFaceRequest,
+)
+from face_async._transport import Endpoint, Operation, Timeout, Transport
+
+__all__ = [
+    "FaceOps",
+    "Resource",
+    "Timeout",
+    "TrainingMixin",
+    "TrainingOps",
+    "face_query",
+    "image_variant",
+    "page_query",
+]
 
 T = TypeVar("T")
-Timeout: TypeAlias = float | aiohttp.ClientTimeout | None
 
 DEFAULT_TRAINING_TIMEOUT = 600.0
 DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_MAX_POLL_INTERVAL = 30.0
 # The detection model the service uses when the request names none (add face, detect).
 SERVICE_DETECTION_MODEL = DetectionModel.DETECTION_01
-
-
-def _conversion_failed(op: Operation, exc: ConversionError) -> ResponseError:
-    return ResponseError(200, str(exc)[:200], reason=f"{op.operation_id}: unexpected response body")
 
 
 def page_query(start: str | None, top: int | None) -> dict[str, str]:
@@ -65,10 +75,10 @@ def face_query(
 
 def image_variant(
     image: ImageInput, url_op: Operation, stream_op: Operation
-) -> tuple[Operation, dict[str, str] | None]:
+) -> tuple[Operation, ImageUrl | None]:
     """The operation variant for an image and, for the URL variant, its JSON body."""
     if image.url is not None:
-        return url_op, {"url": image.url}
+        return url_op, ImageUrl(url=image.url)
     return stream_op, None
 
 
@@ -93,7 +103,15 @@ class FaceOps:
 
 
 class Resource:
-    """Base of the resource groups: one transport, one endpoint."""
+    """Base of the resource groups: one transport, one endpoint.
+
+    JSON bodies are request models (``IdentifyRequest``, ``MetaDataContract``, ...): the
+    transport unstructures them with ``_converter`` (camelCase keys, None fields left out), so
+    wire names live in the models alone. Responses are structured by the transport too
+    (``model=``), which maps any misfit to ``ResponseError``; resources never do.
+
+    The helpers return the transport's awaitable (no coroutine of their own).
+    """
 
     __slots__ = ("_endpoint", "_transport")
 
@@ -101,7 +119,7 @@ class Resource:
         self._transport = transport
         self._endpoint = endpoint
 
-    async def _call(
+    def _call(
         self,
         op: Operation,
         path_args: tuple[str, ...] = (),
@@ -109,13 +127,13 @@ class Resource:
         query: Mapping[str, str] | None = None,
         json: object = None,
         data: bytes | None = None,
-        timeout: Timeout = None,
-    ) -> object:
-        return await self._transport.call(
+        timeout: Timeout | None = None,
+    ) -> Awaitable[object]:
+        return self._transport.call(
             self._endpoint, op, path_args, query=query, json=json, data=data, timeout=timeout
         )
 
-    async def _call_model(
+    def _call_model(
         self,
         cls: type[T],
         op: Operation,
@@ -124,14 +142,14 @@ class Resource:
         query: Mapping[str, str] | None = None,
         json: object = None,
         data: bytes | None = None,
-        timeout: Timeout = None,
-    ) -> T:
-        return await self._transport.call(
+        timeout: Timeout | None = None,
+    ) -> Awaitable[T]:
+        return self._transport.call(
             self._endpoint, op, path_args, query=query, json=json, data=data, timeout=timeout,
             model=cls,
         )  # fmt: skip
 
-    async def _call_list(
+    def _call_list(
         self,
         cls: type[T],
         op: Operation,
@@ -140,28 +158,20 @@ class Resource:
         query: Mapping[str, str] | None = None,
         json: object = None,
         data: bytes | None = None,
-        timeout: Timeout = None,
-    ) -> builtins.list[T]:
-        body = await self._call(op, path_args, query=query, json=json, data=data, timeout=timeout)
-        try:
-            return structure_list(body, cls)
-        except ConversionError as exc:
-            raise _conversion_failed(op, exc) from exc
+        timeout: Timeout | None = None,
+    ) -> Awaitable[builtins.list[T]]:
+        model: type[builtins.list[T]] = builtins.list[cls]  # type: ignore[valid-type]
+        return self._call_model(
+            model, op, path_args, query=query, json=json, data=data, timeout=timeout
+        )
 
-    async def _call_operation_id(
-        self, op: Operation, path_args: tuple[str, ...], *, json: object, timeout: Timeout
-    ) -> str:
-        """Send a 202-accepted operation; the id of the operation from Operation-Location."""
-        _, headers = await self._transport.call_with_headers(
+    def _call_for_operation_location(
+        self, op: Operation, path_args: tuple[str, ...], *, json: object, timeout: Timeout | None
+    ) -> Awaitable[str]:
+        """Send a 202-accepted operation; the operation id from its Operation-Location."""
+        return self._transport.call_for_operation_location(
             self._endpoint, op, path_args, json=json, timeout=timeout
         )
-        location = headers.get("Operation-Location") or headers.get("operation-location")
-        operation_id = location.rstrip("/").rsplit("/", 1)[-1] if location else ""
-        if not operation_id:
-            raise ResponseError(
-                202, "", reason=f"{op.operation_id}: no operation id in Operation-Location"
-            )
-        return operation_id
 
     def _pages(
         self,
@@ -173,7 +183,7 @@ class Resource:
         start: str | None,
         page_size: int,
         query: Mapping[str, str] | None = None,
-        timeout: Timeout,
+        timeout: Timeout | None,
     ) -> AsyncIterator[T]:
         """Every item of a start/top listing, fetching ``page_size`` items per request."""
         # Checked here, not in the generator, so bad arguments fail at the call.
@@ -190,7 +200,7 @@ class Resource:
         cursor: str | None,
         page_size: int,
         query: Mapping[str, str] | None,
-        timeout: Timeout,
+        timeout: Timeout | None,
     ) -> AsyncIterator[T]:
         while True:
             params = dict(query or {}, top=str(page_size))
@@ -211,7 +221,7 @@ class Resource:
         user_data: str | None,
         target_face: v.TargetFace | None,
         detection_model: str,
-        timeout: Timeout,
+        timeout: Timeout | None,
     ) -> Awaitable[PersistedFace]:
         """Check every argument now; return the request for the caller to await at once.
 
@@ -224,9 +234,9 @@ class Resource:
         )
         query = None if defaults else face_query(detection_model, user_data, target_face)
         if image.__class__ is bytes:
-            return self._transport.call(
-                self._endpoint, ops.add_from_stream, path_args, query=query,
-                data=check_image_bytes(image), timeout=timeout, model=PersistedFace,
+            return self._call_model(
+                PersistedFace, ops.add_from_stream, path_args, query=query,
+                data=check_image_bytes(image), timeout=timeout,
             )  # fmt: skip
         return self._add_face_loading(ops, path_args, image, query, timeout)
 
@@ -236,17 +246,17 @@ class Resource:
         path_args: tuple[str, ...],
         image: object,
         query: dict[str, str] | None,
-        timeout: Timeout,
+        timeout: Timeout | None,
     ) -> PersistedFace:
         loaded = await load_image(image)
         op, body = image_variant(loaded, ops.add_from_url, ops.add_from_stream)
-        return await self._transport.call(
-            self._endpoint, op, path_args, query=query, json=body, data=loaded.data,
-            timeout=timeout, model=PersistedFace,
+        return await self._call_model(
+            PersistedFace, op, path_args, query=query, json=body, data=loaded.data,
+            timeout=timeout,
         )  # fmt: skip
 
     async def _get_face(
-        self, op: Operation | None, path_args: tuple[str, ...], timeout: Timeout
+        self, op: Operation | None, path_args: tuple[str, ...], timeout: Timeout | None
     ) -> PersistedFace:
         assert op is not None
         return await self._call_model(PersistedFace, op, path_args, timeout=timeout)
@@ -256,13 +266,10 @@ class Resource:
         op: Operation | None,
         path_args: tuple[str, ...],
         user_data: str | None,
-        timeout: Timeout,
+        timeout: Timeout | None,
     ) -> None:
         assert op is not None
-        body: dict[str, Any] = {}
-        face_user_data = v.check_user_data(user_data, v.FACE_USER_DATA_MAX)
-        if face_user_data is not None:
-            body["userData"] = face_user_data
+        body = UpdateFaceRequest(user_data=v.check_user_data(user_data, v.FACE_USER_DATA_MAX))
         await self._call(op, path_args, json=body, timeout=timeout)
 
 
@@ -272,7 +279,7 @@ class TrainingMixin(Resource):
     __slots__ = ()
     _training: TrainingOps
 
-    async def train(self, resource_id: str, /, *, timeout: Timeout = None) -> None:
+    async def train(self, resource_id: str, /, *, timeout: Timeout | None = None) -> None:
         """Queue a training task (202 Accepted); poll with wait_for_training().
 
         Raises the kind's NotFound subclass when the resource does not exist.
@@ -281,7 +288,7 @@ class TrainingMixin(Resource):
         await self._call(self._training.train, (resource_id,), timeout=timeout)
 
     async def get_training_status(
-        self, resource_id: str, /, *, timeout: Timeout = None
+        self, resource_id: str, /, *, timeout: Timeout | None = None
     ) -> TrainingStatus:
         """The status of the last training (``nonstarted``, ``running``, ``succeeded``, ``failed``).
 
@@ -301,7 +308,7 @@ class TrainingMixin(Resource):
         timeout: float = DEFAULT_TRAINING_TIMEOUT,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
-        request_timeout: Timeout = None,
+        request_timeout: Timeout | None = None,
     ) -> TrainingStatus:
         """Poll the training status until it settles, waiting longer between polls each time.
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 
 import face_async._validation as v
-from face_async._models import RecognitionModel
+from face_async._models import MetaDataContract, NameAndUserDataContract, RecognitionModel
 from face_async._resources._base import Resource, Timeout, page_query
 from face_async._transport import Operation
 
@@ -52,15 +52,18 @@ class ContainerOperations(Resource, Generic[M]):
         name: str,
         user_data: str | None = None,
         recognition_model: RecognitionModel | str = RecognitionModel.RECOGNITION_01,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> None:
         """Create it with a display name (1-128 chars), optional userData (<= 16 KB) and the
         recognition model its faces are extracted with (fixed for its lifetime).
 
         Raises FaceValidationError on bad input and Conflict when the id is already taken.
         """
-        body = name_and_user_data(name, user_data, name_required=True)
-        body["recognitionModel"] = v.recognition_model(recognition_model)
+        checked = name_and_user_data(name, user_data, name_required=True)
+        body = MetaDataContract(
+            name=name, user_data=checked.user_data,
+            recognition_model=v.recognition_model(recognition_model),
+        )  # fmt: skip
         await self._call(self._ops.create, (self._id(resource_id),), json=body, timeout=timeout)
 
     async def get(
@@ -69,7 +72,7 @@ class ContainerOperations(Resource, Generic[M]):
         /,
         *,
         return_recognition_model: bool = False,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> M:
         """Its name, userData and (when asked) recognition model.
 
@@ -87,7 +90,7 @@ class ContainerOperations(Resource, Generic[M]):
         *,
         name: str | None = None,
         user_data: str | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> None:
         """Change its name and/or userData; arguments left as None are not changed.
 
@@ -96,7 +99,7 @@ class ContainerOperations(Resource, Generic[M]):
         body = name_and_user_data(name, user_data)
         await self._call(self._ops.update, (self._id(resource_id),), json=body, timeout=timeout)
 
-    async def delete(self, resource_id: str, /, *, timeout: Timeout = None) -> None:
+    async def delete(self, resource_id: str, /, *, timeout: Timeout | None = None) -> None:
         """Delete it and everything in it (persons, faces, training data).
 
         Raises the kind's NotFound subclass when it does not exist.
@@ -115,7 +118,7 @@ class PagedContainerOperations(ContainerOperations[M]):
         start: str | None = None,
         top: int | None = None,
         return_recognition_model: bool = False,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> builtins.list[M]:
         """One page, in id order: up to ``top`` (1-1000) entries with ids after ``start``."""
         query = page_query(start, top)
@@ -128,7 +131,7 @@ class PagedContainerOperations(ContainerOperations[M]):
         start: str | None = None,
         page_size: int = v.MAX_TOP,
         return_recognition_model: bool = False,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> AsyncIterator[M]:
         """Every entry after ``start``, in id order, fetched ``page_size`` (1-1000) per request.
 
@@ -143,11 +146,9 @@ class PagedContainerOperations(ContainerOperations[M]):
 
 def name_and_user_data(
     name: str | None, user_data: str | None, *, name_required: bool = False
-) -> dict[str, Any]:
-    """The name/userData body of a create or update, leaving out what is None."""
-    body: dict[str, Any] = {}
-    if v.check_name(name, required=name_required) is not None:
-        body["name"] = name
-    if v.check_user_data(user_data, v.GROUP_USER_DATA_MAX) is not None:
-        body["userData"] = user_data
-    return body
+) -> NameAndUserDataContract:
+    """The checked name/userData body of a create or update (None fields are not sent)."""
+    return NameAndUserDataContract(
+        name=v.check_name(name, required=name_required),
+        user_data=v.check_user_data(user_data, v.GROUP_USER_DATA_MAX),
+    )

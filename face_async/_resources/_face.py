@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import Any
 
 import face_async._validation as v
 from face_async._images import ImageSource, load_image
@@ -13,10 +12,15 @@ from face_async._models import (
     DetectionModel,
     FaceAttributeType,
     FindSimilarMatchMode,
+    FindSimilarRequest,
+    GroupRequest,
     GroupResult,
+    IdentifyRequest,
     IdentifyResult,
     RecognitionModel,
     SimilarFace,
+    VerifyFaceToFaceRequest,
+    VerifyFaceToPersonRequest,
     VerifyResult,
 )
 from face_async._resources import _operations as o
@@ -44,7 +48,7 @@ class FaceOperations(Resource):
         return_recognition_model: bool = False,
         detection_model: DetectionModel | str = DetectionModel.DETECTION_01,
         face_id_time_to_live: int = 86400,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> builtins.list[DetectedFace]:
         """Detect up to 100 faces in an image (bytes, a path, a binary file or an http(s) URL).
 
@@ -87,7 +91,7 @@ class FaceOperations(Resource):
         large_person_group_id: str | None = None,
         max_num_of_candidates_returned: int = 1,
         confidence_threshold: float | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> builtins.list[IdentifyResult]:
         """Identify 1-10 detected faces against a trained person group or large person group.
 
@@ -97,30 +101,30 @@ class FaceOperations(Resource):
         kind's NotFound subclass, FaceNotFound for an expired faceId, and BadRequest when the
         group has not been trained.
         """
-        body: dict[str, Any] = {
-            "faceIds": v.check_uuid_list(face_ids, "face_ids", min_items=1, max_items=10),
-            "maxNumOfCandidatesReturned": v.check_int_range(
-                max_num_of_candidates_returned, "max_num_of_candidates_returned", 1, 100
-            ),
-        }
-        body.update(_one_group(person_group_id, large_person_group_id))
+        face_ids = v.check_uuid_list(face_ids, "face_ids", min_items=1, max_items=10)
+        top_n = v.check_int_range(
+            max_num_of_candidates_returned, "max_num_of_candidates_returned", 1, 100
+        )
+        group_id, large_group_id = _one_group(person_group_id, large_person_group_id)
         if confidence_threshold is not None:
-            body["confidenceThreshold"] = v.check_confidence(
-                confidence_threshold, "confidence_threshold"
-            )
+            confidence_threshold = v.check_confidence(confidence_threshold, "confidence_threshold")
+        body = IdentifyRequest(
+            face_ids=face_ids, person_group_id=group_id, large_person_group_id=large_group_id,
+            max_num_of_candidates_returned=top_n, confidence_threshold=confidence_threshold,
+        )  # fmt: skip
         return await self._call_list(IdentifyResult, o.FACE_IDENTIFY, json=body, timeout=timeout)
 
     async def verify_face_to_face(
-        self, face_id1: str, face_id2: str, /, *, timeout: Timeout = None
+        self, face_id1: str, face_id2: str, /, *, timeout: Timeout | None = None
     ) -> VerifyResult:
         """Whether two detected faces belong to the same person, with a confidence (0-1).
 
         Raises FaceValidationError for ids that are not UUIDs and FaceNotFound for expired ones.
         """
-        body = {
-            "faceId1": v.check_uuid(face_id1, "face_id1"),
-            "faceId2": v.check_uuid(face_id2, "face_id2"),
-        }
+        body = VerifyFaceToFaceRequest(
+            face_id1=v.check_uuid(face_id1, "face_id1"),
+            face_id2=v.check_uuid(face_id2, "face_id2"),
+        )
         return await self._call_model(
             VerifyResult, o.FACE_VERIFY_FACE_TO_FACE, json=body, timeout=timeout
         )
@@ -133,7 +137,7 @@ class FaceOperations(Resource):
         *,
         person_group_id: str | None = None,
         large_person_group_id: str | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> VerifyResult:
         """Whether a detected face belongs to a person of a (large) person group.
 
@@ -141,11 +145,13 @@ class FaceOperations(Resource):
         FaceValidationError on bad input, PersonNotFound, the group kind's NotFound subclass,
         and FaceNotFound for an expired faceId.
         """
-        body: dict[str, Any] = {
-            "faceId": v.check_uuid(face_id, "face_id"),
-            "personId": v.check_uuid(person_id, "person_id"),
-        }
-        body.update(_one_group(person_group_id, large_person_group_id))
+        face_id = v.check_uuid(face_id, "face_id")
+        person_id = v.check_uuid(person_id, "person_id")
+        group_id, large_group_id = _one_group(person_group_id, large_person_group_id)
+        body = VerifyFaceToPersonRequest(
+            face_id=face_id, person_id=person_id, person_group_id=group_id,
+            large_person_group_id=large_group_id,
+        )  # fmt: skip
         return await self._call_model(
             VerifyResult, o.FACE_VERIFY_FACE_TO_PERSON, json=body, timeout=timeout
         )
@@ -160,7 +166,7 @@ class FaceOperations(Resource):
         face_ids: Sequence[str] | None = None,
         max_num_of_candidates_returned: int = 20,
         mode: FindSimilarMatchMode | str = FindSimilarMatchMode.MATCH_PERSON,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> builtins.list[SimilarFace]:
         """Faces similar to a detected face, from a face list, a large face list or up to 1000
         detected faceIds (give exactly one).
@@ -178,34 +184,47 @@ class FaceOperations(Resource):
         mode_value = v.enum_value(mode, "mode")
         if mode_value not in _FIND_SIMILAR_MODES:
             raise v.invalid("mode", f"expected one of {', '.join(sorted(_FIND_SIMILAR_MODES))}")
-        body: dict[str, Any] = {
-            "faceId": v.check_uuid(face_id, "face_id"),
-            "maxNumOfCandidatesReturned": v.check_int_range(
-                max_num_of_candidates_returned, "max_num_of_candidates_returned", 1, 1000
-            ),
-            "mode": mode_value,
-        }
+        face_id = v.check_uuid(face_id, "face_id")
+        top_n = v.check_int_range(
+            max_num_of_candidates_returned, "max_num_of_candidates_returned", 1, 1000
+        )
         if given == "face_ids":
-            body["faceIds"] = v.check_uuid_list(face_ids, "face_ids", min_items=1, max_items=1000)
+            body = FindSimilarRequest(
+                face_id=face_id, max_num_of_candidates_returned=top_n, mode=mode_value,
+                face_ids=v.check_uuid_list(face_ids, "face_ids", min_items=1, max_items=1000),
+            )  # fmt: skip
         elif given == "face_list_id":
-            body["faceListId"] = v.check_id(face_list_id, "face_list_id")
+            body = FindSimilarRequest(
+                face_id=face_id, max_num_of_candidates_returned=top_n, mode=mode_value,
+                face_list_id=v.check_id(face_list_id, "face_list_id"),
+            )  # fmt: skip
         else:
-            body["largeFaceListId"] = v.check_id(large_face_list_id, "large_face_list_id")
+            body = FindSimilarRequest(
+                face_id=face_id, max_num_of_candidates_returned=top_n, mode=mode_value,
+                large_face_list_id=v.check_id(large_face_list_id, "large_face_list_id"),
+            )  # fmt: skip
         return await self._call_list(SimilarFace, o.FACE_FIND_SIMILAR, json=body, timeout=timeout)
 
-    async def group(self, face_ids: Sequence[str], /, *, timeout: Timeout = None) -> GroupResult:
+    async def group(
+        self, face_ids: Sequence[str], /, *, timeout: Timeout | None = None
+    ) -> GroupResult:
         """Divide 2-1000 detected faces into groups of similar faces plus a messy group.
 
         Raises FaceValidationError on bad input and FaceNotFound for expired faceIds.
         """
-        body = {"faceIds": v.check_uuid_list(face_ids, "face_ids", min_items=2, max_items=1000)}
+        body = GroupRequest(
+            face_ids=v.check_uuid_list(face_ids, "face_ids", min_items=2, max_items=1000)
+        )
         return await self._call_model(GroupResult, o.FACE_GROUP, json=body, timeout=timeout)
 
 
-def _one_group(person_group_id: str | None, large_person_group_id: str | None) -> dict[str, str]:
+def _one_group(
+    person_group_id: str | None, large_person_group_id: str | None
+) -> tuple[str | None, str | None]:
+    """(person_group_id, large_person_group_id) with exactly one given and checked."""
     given = v.check_exactly_one(
         {"person_group_id": person_group_id, "large_person_group_id": large_person_group_id}
     )
     if given == "person_group_id":
-        return {"personGroupId": v.check_id(person_group_id, given)}
-    return {"largePersonGroupId": v.check_id(large_person_group_id, given)}
+        return v.check_id(person_group_id, given), None
+    return None, v.check_id(large_person_group_id, given)

@@ -42,7 +42,7 @@ class _ListFaces(Resource):
         user_data: str | None = None,
         target_face: v.TargetFace | None = None,
         detection_model: DetectionModel | str = DetectionModel.DETECTION_01,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> PersistedFace:
         """Add a face from an image: bytes, a path, a binary file object or an http(s) URL.
 
@@ -58,7 +58,7 @@ class _ListFaces(Resource):
         )  # fmt: skip
 
     async def delete_face(
-        self, list_id: str, persisted_face_id: str, /, *, timeout: Timeout = None
+        self, list_id: str, persisted_face_id: str, /, *, timeout: Timeout | None = None
     ) -> None:
         """Delete a persisted face from the list. Raises PersistedFaceNotFound."""
         await self._call(self._faces.delete, self._face_ids(list_id, persisted_face_id),
@@ -97,7 +97,7 @@ class FaceListOperations(ContainerOperations[FaceList], _ListFaces):
     )
 
     async def list(
-        self, *, return_recognition_model: bool = False, timeout: Timeout = None
+        self, *, return_recognition_model: bool = False, timeout: Timeout | None = None
     ) -> builtins.list[FaceList]:
         """Every face list (id, name, userData; recognition model when asked)."""
         query = {"returnRecognitionModel": v.bool_param(return_recognition_model)}
@@ -136,7 +136,7 @@ class LargeFaceListOperations(PagedContainerOperations[LargeFaceList], TrainingM
     )
 
     async def get_face(
-        self, list_id: str, persisted_face_id: str, /, *, timeout: Timeout = None
+        self, list_id: str, persisted_face_id: str, /, *, timeout: Timeout | None = None
     ) -> PersistedFace:
         """A persisted face of the list (its id and userData). Raises PersistedFaceNotFound."""
         path_args = self._face_ids(list_id, persisted_face_id)
@@ -149,7 +149,7 @@ class LargeFaceListOperations(PagedContainerOperations[LargeFaceList], TrainingM
         /,
         *,
         user_data: str | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> None:
         """Change a persisted face's userData (<= 1 KB). Raises PersistedFaceNotFound."""
         path_args = self._face_ids(list_id, persisted_face_id)
@@ -162,7 +162,7 @@ class LargeFaceListOperations(PagedContainerOperations[LargeFaceList], TrainingM
         *,
         start: str | None = None,
         top: int | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> builtins.list[PersistedFace]:
         """One page of persisted faces: up to ``top`` (1-1000) with ids after ``start``."""
         query = page_query(start, top)
@@ -178,7 +178,7 @@ class LargeFaceListOperations(PagedContainerOperations[LargeFaceList], TrainingM
         *,
         start: str | None = None,
         page_size: int = v.MAX_TOP,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> AsyncIterator[PersistedFace]:
         """Every persisted face after ``start``, fetched ``page_size`` (1-1000) per request."""
         list_id = v.check_id(list_id, self._list_id_name)

@@ -53,7 +53,7 @@ class _PersonOperations(Resource):
         *,
         name: str,
         user_data: str | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> Person:
         """Create a person (name 1-128 chars, userData <= 16 KB); returns it with its person_id.
 
@@ -65,7 +65,9 @@ class _PersonOperations(Resource):
             Person, self._ops.create, self._ids(group_id), json=body, timeout=timeout
         )
 
-    async def get(self, group_id: str, person_id: str, /, *, timeout: Timeout = None) -> Person:
+    async def get(
+        self, group_id: str, person_id: str, /, *, timeout: Timeout | None = None
+    ) -> Person:
         """A person's name, userData and persisted face ids.
 
         Raises PersonNotFound (or the group kind's NotFound subclass).
@@ -82,7 +84,7 @@ class _PersonOperations(Resource):
         *,
         name: str | None = None,
         user_data: str | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> None:
         """Change a person's name and/or userData; None leaves a field unchanged.
 
@@ -93,7 +95,9 @@ class _PersonOperations(Resource):
             self._ops.update, self._ids(group_id, person_id), json=body, timeout=timeout
         )
 
-    async def delete(self, group_id: str, person_id: str, /, *, timeout: Timeout = None) -> None:
+    async def delete(
+        self, group_id: str, person_id: str, /, *, timeout: Timeout | None = None
+    ) -> None:
         """Delete a person and their faces. Raises PersonNotFound."""
         await self._call(self._ops.delete, self._ids(group_id, person_id), timeout=timeout)
 
@@ -104,7 +108,7 @@ class _PersonOperations(Resource):
         *,
         start: str | None = None,
         top: int | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> builtins.list[Person]:
         """One page of persons in person_id order: up to ``top`` (1-1000) after ``start``."""
         query = page_query(start, top)
@@ -119,7 +123,7 @@ class _PersonOperations(Resource):
         *,
         start: str | None = None,
         page_size: int = v.MAX_TOP,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> AsyncIterator[Person]:
         """Every person after ``start``, fetched ``page_size`` (1-1000) per request."""
         return self._pages(
@@ -137,7 +141,7 @@ class _PersonOperations(Resource):
         user_data: str | None = None,
         target_face: v.TargetFace | None = None,
         detection_model: DetectionModel | str = DetectionModel.DETECTION_01,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> PersistedFace:
         """Add a face to a person from an image: bytes, a path, a binary file or an http(s) URL.
 
@@ -153,7 +157,13 @@ class _PersonOperations(Resource):
         )
 
     async def get_face(
-        self, group_id: str, person_id: str, persisted_face_id: str, /, *, timeout: Timeout = None
+        self,
+        group_id: str,
+        person_id: str,
+        persisted_face_id: str,
+        /,
+        *,
+        timeout: Timeout | None = None,
     ) -> PersistedFace:
         """A persisted face of a person (its id and userData). Raises PersistedFaceNotFound."""
         path_args = self._ids(group_id, person_id, persisted_face_id)
@@ -167,14 +177,20 @@ class _PersonOperations(Resource):
         /,
         *,
         user_data: str | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> None:
         """Change a persisted face's userData (<= 1 KB). Raises PersistedFaceNotFound."""
         path_args = self._ids(group_id, person_id, persisted_face_id)
         await self._update_face(self._ops.faces.update, path_args, user_data, timeout)
 
     async def delete_face(
-        self, group_id: str, person_id: str, persisted_face_id: str, /, *, timeout: Timeout = None
+        self,
+        group_id: str,
+        person_id: str,
+        persisted_face_id: str,
+        /,
+        *,
+        timeout: Timeout | None = None,
     ) -> None:
         """Delete a persisted face of a person. Raises PersistedFaceNotFound."""
         path_args = self._ids(group_id, person_id, persisted_face_id)

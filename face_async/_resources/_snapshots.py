@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import Any
 
 import face_async._validation as v
-from face_async._models import OperationStatus, Snapshot, SnapshotApplyMode, SnapshotObjectType
+from face_async._models import (
+    ApplySnapshotRequest,
+    OperationStatus,
+    Snapshot,
+    SnapshotApplyMode,
+    SnapshotObjectType,
+    TakeSnapshotRequest,
+    UpdateSnapshotRequest,
+)
 from face_async._resources import _operations as o
 from face_async._resources._base import Resource, Timeout
 
@@ -41,7 +48,7 @@ class SnapshotOperations(Resource):
         /,
         *,
         user_data: str | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> str:
         """Start taking a snapshot of a FaceList, LargeFaceList, PersonGroup or
         LargePersonGroup that the subscriptions in ``apply_scope`` may apply.
@@ -51,21 +58,22 @@ class SnapshotOperations(Resource):
         FaceValidationError on bad input, the source kind's NotFound subclass, and
         QuotaExceeded past the take quota.
         """
-        body: dict[str, Any] = {
-            "type": _choice(type, "type", _OBJECT_TYPES),
-            "objectId": v.check_id(object_id, "object_id"),
-            "applyScope": _scope(apply_scope),
-        }
-        if v.check_user_data(user_data, v.GROUP_USER_DATA_MAX) is not None:
-            body["userData"] = user_data
-        return await self._call_operation_id(o.SNAPSHOT_TAKE, (), json=body, timeout=timeout)
+        body = TakeSnapshotRequest(
+            type=_choice(type, "type", _OBJECT_TYPES),
+            object_id=v.check_id(object_id, "object_id"),
+            apply_scope=_scope(apply_scope),
+            user_data=v.check_user_data(user_data, v.GROUP_USER_DATA_MAX),
+        )
+        return await self._call_for_operation_location(
+            o.SNAPSHOT_TAKE, (), json=body, timeout=timeout
+        )
 
     async def list(
         self,
         *,
         type: SnapshotObjectType | str | None = None,
         apply_scope: Sequence[str] | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> builtins.list[Snapshot]:
         """The subscription's snapshots, optionally only of one ``type`` or ``apply_scope``."""
         query: dict[str, str] = {}
@@ -75,7 +83,7 @@ class SnapshotOperations(Resource):
             query["applyScope"] = ",".join(_scope(apply_scope))
         return await self._call_list(Snapshot, o.SNAPSHOT_LIST, query=query, timeout=timeout)
 
-    async def get(self, snapshot_id: str, /, *, timeout: Timeout = None) -> Snapshot:
+    async def get(self, snapshot_id: str, /, *, timeout: Timeout | None = None) -> Snapshot:
         """A snapshot's type, apply scope, userData and times. Raises SnapshotNotFound."""
         snapshot_id = v.check_uuid(snapshot_id, "snapshot_id")
         return await self._call_model(Snapshot, o.SNAPSHOT_GET, (snapshot_id,), timeout=timeout)
@@ -87,18 +95,17 @@ class SnapshotOperations(Resource):
         *,
         apply_scope: Sequence[str] | None = None,
         user_data: str | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> None:
         """Change a snapshot's apply scope and/or userData. Raises SnapshotNotFound."""
         snapshot_id = v.check_uuid(snapshot_id, "snapshot_id")
-        body: dict[str, Any] = {}
-        if apply_scope is not None:
-            body["applyScope"] = _scope(apply_scope)
-        if v.check_user_data(user_data, v.GROUP_USER_DATA_MAX) is not None:
-            body["userData"] = user_data
+        body = UpdateSnapshotRequest(
+            apply_scope=None if apply_scope is None else _scope(apply_scope),
+            user_data=v.check_user_data(user_data, v.GROUP_USER_DATA_MAX),
+        )
         await self._call(o.SNAPSHOT_UPDATE, (snapshot_id,), json=body, timeout=timeout)
 
-    async def delete(self, snapshot_id: str, /, *, timeout: Timeout = None) -> None:
+    async def delete(self, snapshot_id: str, /, *, timeout: Timeout | None = None) -> None:
         """Delete a snapshot. Raises SnapshotNotFound."""
         snapshot_id = v.check_uuid(snapshot_id, "snapshot_id")
         await self._call(o.SNAPSHOT_DELETE, (snapshot_id,), timeout=timeout)
@@ -110,7 +117,7 @@ class SnapshotOperations(Resource):
         /,
         *,
         mode: SnapshotApplyMode | str = SnapshotApplyMode.CREATE_NEW,
-        timeout: Timeout = None,
+        timeout: Timeout | None = None,
     ) -> str:
         """Start creating ``object_id`` (of the snapshot's type) from a snapshot.
 
@@ -118,16 +125,15 @@ class SnapshotOperations(Resource):
         failure. Raises SnapshotNotFound, and Conflict when ``object_id`` already exists.
         """
         snapshot_id = v.check_uuid(snapshot_id, "snapshot_id")
-        body = {
-            "objectId": v.check_id(object_id, "object_id"),
-            "mode": _choice(mode, "mode", _APPLY_MODES),
-        }
-        return await self._call_operation_id(
+        body = ApplySnapshotRequest(
+            object_id=v.check_id(object_id, "object_id"), mode=_choice(mode, "mode", _APPLY_MODES)
+        )
+        return await self._call_for_operation_location(
             o.SNAPSHOT_APPLY, (snapshot_id,), json=body, timeout=timeout
         )
 
     async def get_operation_status(
-        self, operation_id: str, /, *, timeout: Timeout = None
+        self, operation_id: str, /, *, timeout: Timeout | None = None
     ) -> OperationStatus:
         """Status of a take/apply operation; on success ``resource_location`` names the result.
 

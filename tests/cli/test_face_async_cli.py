@@ -66,8 +66,16 @@ async def test_enroll_command_then_rerun_verifies(emulator: Emulator, tmp_path: 
     source = write_photos(tmp_path / "photos", 3, 2)
     (tmp_path / "photos" / "Person 00" / "broken.jpg").write_bytes(b"\x00" * 2000)
     env = cli_env(FACE_API_KEY=emulator.key, FACE_API_ENDPOINT=emulator.url)
-    args = ("enroll", str(tmp_path / "photos"), "--group", "g", "--progress", "lines",
-            "--journal", str(tmp_path / "j.sqlite"))
+    args = (
+        "enroll",
+        str(tmp_path / "photos"),
+        "--group",
+        "g",
+        "--progress",
+        "lines",
+        "--journal",
+        str(tmp_path / "j.sqlite"),
+    )
     code, out, err = await run_cli(*args, env=env)
     assert code == 1, err  # one image failed
     assert out.count("\nadded ") + out.startswith("added ") == 6
@@ -88,8 +96,7 @@ def test_usage_errors_exit_2_without_leaking_the_key(
     for name in ("FACE_API_KEY", "FACE_API_ENDPOINT", "MY_FACE_KEY"):
         monkeypatch.delenv(name, raising=False)
     (tmp_path / "photos").mkdir()
-    base = ["enroll", str(tmp_path / "photos"), "--group", "g", "--endpoint",
-            "http://127.0.0.1:9"]
+    base = ["enroll", str(tmp_path / "photos"), "--group", "g", "--endpoint", "http://127.0.0.1:9"]
     assert main(base) == 2
     assert "FACE_API_KEY" in capsys.readouterr().err
     assert main([*base, "--key-env", "MY_FACE_KEY"]) == 2
@@ -110,37 +117,51 @@ def test_usage_errors_exit_2_without_leaking_the_key(
 async def test_service_error_exits_3(emulator: Emulator, tmp_path: Path) -> None:
     write_photos(tmp_path / "photos", 1, 1)
     env = cli_env(FACE_API_KEY="wrong-key")
-    code, out, err = await run_cli("enroll", str(tmp_path / "photos"), "--group", "g",
-                                   "--endpoint", emulator.url, "--journal",
-                                   str(tmp_path / "j.sqlite"), env=env)
+    code, out, err = await run_cli(
+        "enroll",
+        str(tmp_path / "photos"),
+        "--group",
+        "g",
+        "--endpoint",
+        emulator.url,
+        "--journal",
+        str(tmp_path / "j.sqlite"),
+        env=env,
+    )
     assert code == 3
     assert "AuthenticationError" in err
     assert "wrong-key" not in out + err
 
 
-async def test_identify_command(emulator: Emulator, client: AsyncFaceClient,
-                                tmp_path: Path) -> None:
-    source = {f"Person {i}": [make_face_image(f"Person {i}", variant=j) for j in range(2)]
-              for i in range(3)}
+async def test_identify_command(
+    emulator: Emulator, client: AsyncFaceClient, tmp_path: Path
+) -> None:
+    source = {
+        f"Person {i}": [make_face_image(f"Person {i}", variant=j) for j in range(2)]
+        for i in range(3)
+    }
     await enroll(client, "g", source)
     probe = tmp_path / "probe.jpg"
     probe.write_bytes(make_face_image("Person 1", variant=50))
     env = cli_env(FACE_API_KEY=emulator.key)
-    code, out, err = await run_cli("identify", str(probe), "--group", "g", "--endpoint",
-                                   emulator.url, env=env)
+    code, out, err = await run_cli(
+        "identify", str(probe), "--group", "g", "--endpoint", emulator.url, env=env
+    )
     assert code == 0, err
     assert ": Person 1 (" in out
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(make_face_image("nobody", faces=0))
-    code, out, _ = await run_cli("identify", str(empty), "--group", "g", "--endpoint",
-                                 emulator.url, env=env)
+    code, out, _ = await run_cli(
+        "identify", str(empty), "--group", "g", "--endpoint", emulator.url, env=env
+    )
     assert code == 1
     assert "no face found" in out
 
 
 async def test_demo_needs_no_key_or_network() -> None:
-    code, out, err = await run_cli("demo", "--persons", "5", "--photos", "3", "--latency", "0",
-                                   env=cli_env(), timeout=60)
+    code, out, err = await run_cli(
+        "demo", "--persons", "5", "--photos", "3", "--latency", "0", env=cli_env(), timeout=60
+    )
     assert code == 0, err
     assert "faces added                  15" in out
     assert "faces failed                 4" in out
@@ -173,9 +194,20 @@ async def test_resume_after_sigkill(emulator: Emulator, tmp_path: Path) -> None:
     emulator.config.latency = {"*AddFace*": Latency.fixed(0.05)}
     source = write_photos(tmp_path / "photos", 6, 5)
     env = cli_env(FACE_API_KEY=emulator.key)
-    args = ("enroll", str(tmp_path / "photos"), "--group", "g", "--endpoint", emulator.url,
-            "--journal", str(tmp_path / "j.sqlite"), "--max-concurrency", "3",
-            "--progress", "lines")
+    args = (
+        "enroll",
+        str(tmp_path / "photos"),
+        "--group",
+        "g",
+        "--endpoint",
+        emulator.url,
+        "--journal",
+        str(tmp_path / "j.sqlite"),
+        "--max-concurrency",
+        "3",
+        "--progress",
+        "lines",
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "face_async", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
@@ -209,9 +241,20 @@ async def test_ctrl_c_exits_130_and_rerun_completes(emulator: Emulator, tmp_path
     emulator.config.latency = {"*AddFace*": Latency.fixed(0.05)}
     source = write_photos(tmp_path / "photos", 4, 4)
     env = cli_env(FACE_API_KEY=emulator.key)
-    args = ("enroll", str(tmp_path / "photos"), "--group", "g", "--endpoint", emulator.url,
-            "--journal", str(tmp_path / "j.sqlite"), "--max-concurrency", "2",
-            "--progress", "lines")
+    args = (
+        "enroll",
+        str(tmp_path / "photos"),
+        "--group",
+        "g",
+        "--endpoint",
+        emulator.url,
+        "--journal",
+        str(tmp_path / "j.sqlite"),
+        "--max-concurrency",
+        "2",
+        "--progress",
+        "lines",
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "face_async", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -195,7 +194,7 @@ async def test_lifecycle_and_use_after_close(emulator: Emulator) -> None:
     with pytest.raises(ClientClosedError):
         await client.open()
     with pytest.raises(ClientClosedError):
-        client.with_endpoint(emulator.url)
+        client.with_endpoint(emulator.url, key=emulator.key)
     await client.aclose()  # idempotent
     assert emulator.stats.requests["PersonGroup_Create"] == 1
     assert emulator.stats.requests["PersonGroup_Get"] == 0
@@ -240,7 +239,7 @@ async def test_views_share_one_pool_with_a_per_host_limit() -> None:
         async with AsyncFaceClient(
             f"http://127.0.0.1:{port}", key="k1", max_connections=10, max_connections_per_host=1
         ) as client:
-            view = client.with_endpoint(f"http://localhost:{port}")
+            view = client.with_endpoint(f"http://localhost:{port}", key="k1")
             assert view.session is client.session
             assert view.transport is client.transport
             assert view.endpoint.host == "localhost"
@@ -269,7 +268,7 @@ async def test_total_connection_limit_spans_all_endpoints() -> None:
         async with AsyncFaceClient(
             f"http://127.0.0.1:{port}", key="k1", max_connections=1, max_connections_per_host=0
         ) as client:
-            view = client.with_endpoint(f"http://localhost:{port}")
+            view = client.with_endpoint(f"http://localhost:{port}", key="k1")
             await client.transport.call(client.endpoint, CREATE_GROUP, ("g",), json={"name": "x"})
             calls = [
                 c.transport.call(c.endpoint, GET_GROUP, ("g",))
@@ -287,37 +286,12 @@ async def test_view_with_another_key(emulator: Emulator) -> None:
         with pytest.raises(AuthenticationError) as info:
             await wrong.transport.call(wrong.endpoint, GET_GROUP, ("g",))
         assert info.value.status == 401
-        same = client.with_endpoint(emulator.url)
+        same = client.with_endpoint(emulator.url, key=emulator.key)
         assert same.endpoint.gate is client.endpoint.gate
         assert client.stats.by_status[401] == 1
 
 
-# --- a stub server for what the emulator never answers ---------------------------------------
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@pytest.fixture
-async def stub() -> AsyncIterator[tuple[str, dict[str, object]]]:
-    """A tiny real HTTP server on 127.0.0.1; the test sets ``state["handler"]``."""
-    state: dict[str, object] = {"seen": []}
-
-    async def dispatch(request: web.Request) -> web.StreamResponse:
-        state["seen"].append(dict(request.headers))  # type: ignore[attr-defined]
-        handler: Handler = state["handler"]  # type: ignore[assignment]
-        return await handler(request)
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", dispatch)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}", state
-    finally:
-        await runner.cleanup()
+# --- a stub server for what the emulator never answers (``stub`` in conftest.py) ------------
 
 
 async def test_token_provider_sends_a_bearer_token_per_attempt(
@@ -438,7 +412,7 @@ def test_proxy_credentials_are_passed_as_auth_not_in_the_url(
 
 async def test_view_context_does_not_close_the_pool(emulator: Emulator) -> None:
     client = AsyncFaceClient(emulator.url, key=emulator.key)
-    async with client.with_endpoint(emulator.url) as view:
+    async with client.with_endpoint(emulator.url, key=emulator.key) as view:
         assert "view" in repr(view)
         await view.transport.call(view.endpoint, CREATE_GROUP, ("g",), json={"name": "G"})
     assert client.state == "open"

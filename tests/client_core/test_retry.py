@@ -9,6 +9,7 @@ import time
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from face_async._client import AsyncFaceClient
 from face_async._errors import (
@@ -148,10 +149,12 @@ async def test_non_idempotent_add_face_after_500_is_not_duplicated(
         await client.aclose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _bound_socket() -> socket.socket:
+    """A socket bound to a free loopback port but not listening: connects are refused (RST)
+    until it is handed to a server, so no other process can take the port in between."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 class _RetrySignal(logging.Handler):
@@ -178,25 +181,35 @@ class _RetrySignal(logging.Handler):
 
 
 async def test_connect_error_before_send_is_retried_for_a_non_idempotent_write() -> None:
-    port = _free_port()
+    sock = _bound_socket()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     retry = RetryPolicy(max_tries=200, initial_delay=0.02, max_delay=0.02)
-    with _RetrySignal() as first_retry:
-        async with AsyncFaceClient(f"http://127.0.0.1:{port}", key="k", retry=retry) as client:
-            call = asyncio.create_task(
-                client.transport.call(client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"})
-            )
-            await first_retry.wait()  # the first attempt was refused: nothing reached a server
-            async with Emulator(key="k", port=port) as emu:
-                async with AsyncFaceClient(emu.url, key="k") as setup:
+    emu = Emulator(key="k")  # its app is served below on the socket bound above
+    runner = web.AppRunner(emu.app, handle_signals=False, access_log=None)
+    try:
+        with _RetrySignal() as first_retry:
+            async with AsyncFaceClient(url, key="k", retry=retry) as client:
+                call = asyncio.create_task(
+                    client.transport.call(
+                        client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"}
+                    )
+                )
+                await first_retry.wait()  # the first attempt was refused: nothing was sent
+                await runner.setup()
+                await web.SockSite(runner, sock).start()  # listens on the same socket
+                async with AsyncFaceClient(url, key="k") as setup:
                     await setup.transport.call(
                         setup.endpoint, CREATE_GROUP, ("g",), json={"name": "G"}
                     )
                 person = await call
-            assert isinstance(person, dict)
-            assert "personId" in person
-            assert client.stats.connection_errors >= 1
-            assert client.stats.outcome_unknown == 0
-            assert emu.stats.requests["PersonGroupPerson_Create"] == 1
+                assert isinstance(person, dict)
+                assert "personId" in person
+                assert client.stats.connection_errors >= 1
+                assert client.stats.outcome_unknown == 0
+                assert emu.stats.requests["PersonGroupPerson_Create"] == 1
+    finally:
+        await runner.cleanup()
+        sock.close()
 
 
 # --- 409 and 429 are retried for every operation ---------------------------------------------
@@ -345,6 +358,61 @@ async def test_timeout_is_retried_for_reads_and_ambiguous_for_writes(emulator: E
         assert emulator.stats.requests["PersonGroupPerson_Create"] == 1
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize(
+    "timeout", [0.15, aiohttp.ClientTimeout(total=0.15)], ids=["seconds", "ClientTimeout"]
+)
+async def test_timeout_waiting_for_a_pooled_connection_is_not_sent(
+    emulator: Emulator, timeout: float | aiohttp.ClientTimeout
+) -> None:
+    # One connection, held by a slow read: a write that times out in the pool wait never left
+    # the client, so it is a retryable "not sent" timeout, never OutcomeUnknownError.
+    emulator.config.latency = {"PersonGroup_Get": Latency.fixed(0.5)}
+    retry = RetryPolicy(max_tries=200, initial_delay=0.01, max_delay=0.02)
+    for policy in (RetryPolicy.never(), retry):
+        emulator.reset()
+        async with AsyncFaceClient(
+            emulator.url, key=emulator.key, max_connections=1, retry=policy
+        ) as client:
+            await client.transport.call(client.endpoint, CREATE_GROUP, ("g",), json={"name": "G"})
+            slow = asyncio.create_task(client.transport.call(client.endpoint, GET_GROUP, ("g",)))
+            await emulator.stats.wait_for(lambda stats: stats.in_flight == 1)
+            call = client.transport.call(
+                client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"}, timeout=timeout
+            )
+            if policy.max_tries == 1:
+                with pytest.raises(FaceTimeoutError) as info:
+                    await call
+                assert info.value.request_sent is False
+                assert isinstance(info.value.__cause__, aiohttp.ConnectionTimeoutError)
+                assert emulator.stats.requests["PersonGroupPerson_Create"] == 0
+            else:
+                person = await call  # re-sent until the slow read frees the connection
+                assert isinstance(person, dict)
+                assert emulator.stats.requests["PersonGroupPerson_Create"] == 1
+            await slow
+            assert client.stats.timeouts >= 1
+            assert client.stats.outcome_unknown == 0
+            assert emulator.stats.requests["PersonGroup_Get"] == 1
+
+
+def test_client_timeout_gets_a_connect_bound_below_its_total() -> None:
+    from face_async._transport import _to_client_timeout
+
+    for total in (0.15, 4.0, 5.0, 7.5, 30.0, 600.0):
+        for given in (total, aiohttp.ClientTimeout(total=total)):
+            derived = _to_client_timeout(given)
+            assert derived.connect is not None
+            assert derived.sock_connect is not None
+            assert derived.connect < total
+            assert derived.sock_connect <= derived.connect
+            if total > 5.0:  # aiohttp rounds both deadlines up to whole seconds
+                assert derived.connect <= max(total - 2.0, 5.0)
+    kept = aiohttp.ClientTimeout(total=3.0, connect=1.0, sock_connect=0.5, sock_read=2.0)
+    assert _to_client_timeout(kept) is kept
+    no_total = aiohttp.ClientTimeout(total=None, sock_read=2.0)
+    assert _to_client_timeout(no_total) is no_total
 
 
 # --- the pure parts --------------------------------------------------------------------------

@@ -40,7 +40,7 @@ async def test_key_never_leaks_over_a_whole_workflow(caplog: pytest.LogCaptureFi
     retry = RetryPolicy(max_tries=3, initial_delay=0.01, max_delay=0.02)
     async with Emulator(key=KEY) as emu:
         async with AsyncFaceClient(emu.url, key=KEY, retry=retry) as client:
-            view = client.with_endpoint(f"http://localhost:{emu.port}")
+            view = client.with_endpoint(f"http://localhost:{emu.port}", key=KEY)
             texts += [repr(client), repr(view), repr(client.endpoint), repr(view.endpoint)]
             texts += [repr(client.transport), repr(client.stats), repr(client.endpoint.gate)]
             texts += [repr(client.retry_policy), repr(client.person_groups), repr(client.face)]

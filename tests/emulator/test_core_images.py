@@ -42,14 +42,17 @@ def _jpeg_segments(data: bytes) -> tuple[dict[int, list[bytes]], bytes]:
     assert data[-2:] == b"\xff\xd9"
     pos = 2
     segments: dict[int, list[bytes]] = {}
-    while True:
-        assert data[pos] == 0xFF
+    max_segments = 64  # the emulator's baseline JPEGs have well under a dozen segments
+    for _ in range(max_segments):
+        assert pos + 4 <= len(data), f"JPEG ended at byte {pos} before the start-of-scan marker"
+        assert data[pos] == 0xFF, f"no marker at byte {pos}"
         marker = data[pos + 1]
         (length,) = struct.unpack_from(">H", data, pos + 2)
         segments.setdefault(marker, []).append(data[pos + 4 : pos + 2 + length])
         pos += 2 + length
         if marker == 0xDA:
             return segments, data[pos:-2]
+    raise AssertionError(f"no start-of-scan marker within {max_segments} JPEG segments")
 
 
 def _decode_jpeg_blocks(data: bytes) -> int:

@@ -6,17 +6,21 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import attrs
 import pytest
+from aiohttp import web
 
-from face_async import AsyncFaceClient
+from face_async import AsyncFaceClient, RateLimited, RetryPolicy, _enroll
 from face_async._enroll import (
     EnrollEvent,
     EnrollFinished,
     EnrollStarted,
     FaceAdded,
     OutcomeReconciled,
+    PersonCreated,
     PersonReused,
+    RateLimitWait,
     TrainingFinished,
     enroll,
     enroll_iter,
@@ -30,6 +34,7 @@ from face_async.emulator import (
     EmulatorConfig,
     Fault,
     Latency,
+    RateLimit,
     ServiceLimits,
     make_face_image,
 )
@@ -191,7 +196,8 @@ async def test_faces_deleted_on_the_service_are_enrolled_again(
     again = await enroll(client, "g", source, journal=journal, train=False)
     assert (again.faces_added, again.faces_skipped) == (1, 5)
     assert sorted(service_faces(emulator, "g")["person-01"]) == sorted(
-        expected_faces(source)["person-01"])
+        expected_faces(source)["person-01"]
+    )
 
 
 FAULT_KINDS = ["429", "500", "503", "408", "reset_before", "reset_after_commit", "slow"]
@@ -207,8 +213,15 @@ async def test_exactly_once_under_faults(emulator: Emulator, kind: str) -> None:
     source = photo_set(5, 3)
     events = Recorder()
     async with AsyncFaceClient(emulator.url, key=emulator.key, timeout=0.3) as client:
-        report = await enroll(client, "g", source, max_concurrency=4, on_event=events,
-                              reconcile_grace=1.0, train=False)
+        report = await enroll(
+            client,
+            "g",
+            source,
+            max_concurrency=4,
+            on_event=events,
+            reconcile_grace=1.0,
+            train=False,
+        )
     assert emulator.stats.faults[kind] == 5
     assert service_faces(emulator, "g") == expected_faces(source)
     assert report.faces_added == 15
@@ -310,8 +323,9 @@ async def test_cancel_then_resume_ends_exact(
             if added == 7:
                 enough.set()
 
-    run = asyncio.create_task(enroll(client, "g", source, journal=journal, max_concurrency=3,
-                                     on_event=on_event))
+    run = asyncio.create_task(
+        enroll(client, "g", source, journal=journal, max_concurrency=3, on_event=on_event)
+    )
     await enough.wait()
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -340,14 +354,24 @@ async def test_scheduler_serializes_direct_client_writes(
     sched = PersonScheduler(max_concurrency=3)
 
     async def add(person_id: str, j: int) -> str:
-        face = await sched.run(person_key("g", person_id), client.person_group_persons.add_face,
-                               "g", person_id, make_face_image(person_id, variant=j))
+        face = await sched.run(
+            person_key("g", person_id),
+            client.person_group_persons.add_face,
+            "g",
+            person_id,
+            make_face_image(person_id, variant=j),
+        )
         return str(face.persisted_face_id)
 
     ids = await asyncio.gather(*(add(p.person_id, j) for p in persons for j in range(5)))
     deletes = [
-        sched.run(person_key("g", p.person_id), client.person_group_persons.delete_face,
-                  "g", p.person_id, face_id)
+        sched.run(
+            person_key("g", p.person_id),
+            client.person_group_persons.delete_face,
+            "g",
+            p.person_id,
+            face_id,
+        )
         for p, face_id in zip([p for p in persons for _ in range(5)], ids, strict=True)
         if ids.index(face_id) % 5 < 2
     ]
@@ -384,8 +408,7 @@ async def test_streamed_source_is_read_lazily(
         if isinstance(event, FaceAdded):
             added += 1
 
-    report = await enroll(client, "g", pairs(), max_concurrency=2, on_event=on_event,
-                          train=False)
+    report = await enroll(client, "g", pairs(), max_concurrency=2, on_event=on_event, train=False)
     assert report.faces_added == 60
     assert max(ahead) <= 4 * 2 + 1  # the look-ahead window, not the whole source
 
@@ -419,8 +442,8 @@ async def test_exactly_once_under_random_faults_on_every_operation(
 ) -> None:
     emulator.config.seed = seed
     emulator.config.faults = [
-        Fault(kind, 0.04, "*") for kind in ("500", "503", "408", "reset_before",
-                                             "reset_after_commit", "429")
+        Fault(kind, 0.04, "*")
+        for kind in ("500", "503", "408", "reset_before", "reset_after_commit", "429")
     ]
     source = photo_set(6, 4)
     async with AsyncFaceClient(emulator.url, key=emulator.key) as client:
@@ -440,12 +463,17 @@ async def test_scheduler_serializes_face_list_writes(
     await client.face_lists.create("fl", name="fl")
     await client.large_face_lists.create("lfl", name="lfl")
     adds = [
-        sched.run(face_list_key("fl"), client.face_lists.add_face, "fl",
-                  make_face_image("a", variant=j))
+        sched.run(
+            face_list_key("fl"), client.face_lists.add_face, "fl", make_face_image("a", variant=j)
+        )
         for j in range(4)
     ] + [
-        sched.run(face_list_key("lfl", large=True), client.large_face_lists.add_face, "lfl",
-                  make_face_image("b", variant=j))
+        sched.run(
+            face_list_key("lfl", large=True),
+            client.large_face_lists.add_face,
+            "lfl",
+            make_face_image("b", variant=j),
+        )
         for j in range(4)
     ]
     await asyncio.gather(*adds)
@@ -454,3 +482,248 @@ async def test_scheduler_serializes_face_list_writes(
     assert emulator.stats.max_parallel_writes == 2  # the two lists in parallel
     assert len(emulator.state.face_lists["fl"].faces) == 4
     assert len(emulator.state.large_face_lists["lfl"].faces) == 4
+
+
+# --- review findings: late persons, server delays, unknown outcomes, shared keys, enroll_iter ---
+
+
+def persons_named(emu: Emulator, group_id: str, name: str) -> list[int]:
+    """The face counts of the persons called ``name`` (duplicates included)."""
+    group = emu.state.person_groups[group_id]
+    return [len(p.faces) for p in group.persons.values() if p.name == name]
+
+
+async def test_a_create_applied_late_leaves_one_person(emulator: Emulator) -> None:
+    """The first create times out, is not seen after the grace period and is sent again; the
+    service applies the first one later: the run's final check deletes that twin."""
+    emulator.config.slow_seconds = 1.0
+    emulator.config.faults = [Fault("slow", 1.0, "PersonGroupPerson_Create", count=1)]
+    emulator.config.latency = {"*AddFace*": Latency.fixed(0.25)}  # the run outlasts the twin
+    source = {"alice": [make_face_image("alice", variant=j) for j in range(4)]}
+    async with AsyncFaceClient(emulator.url, key=emulator.key, timeout=0.3) as client:
+        report = await enroll(client, "g", source, reconcile_grace=0.5, train=False)
+    await emulator.stats.wait_for(lambda stats: stats.in_flight == 0)
+    assert emulator.stats.requests["PersonGroupPerson_Create"] == 2
+    assert persons_named(emulator, "g", "alice") == [4]
+    assert service_faces(emulator, "g") == expected_faces(source)
+    assert (report.persons_created, report.faces_added, report.duplicates_removed) == (1, 4, 1)
+
+
+async def test_a_rerun_deletes_a_twin_applied_after_the_run(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.config.slow_seconds = 1.5
+    emulator.config.faults = [Fault("slow", 1.0, "PersonGroupPerson_Create", count=1)]
+    source = {"alice": [make_face_image("alice", variant=0)]}
+    journal = tmp_path / "j.sqlite"
+    async with AsyncFaceClient(emulator.url, key=emulator.key, timeout=0.3) as client:
+        await enroll(client, "g", source, journal=journal, reconcile_grace=0.2, train=False)
+        await emulator.stats.wait_for(lambda stats: stats.in_flight == 0)
+        assert sorted(persons_named(emulator, "g", "alice")) == [0, 1]  # the late twin
+        again = await enroll(client, "g", source, journal=journal, train=False)
+    assert (again.persons_reused, again.faces_skipped, again.duplicates_removed) == (1, 1, 1)
+    assert service_faces(emulator, "g") == expected_faces(source)
+
+
+async def test_a_server_delay_above_the_cap_stops_the_run(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A Retry-After of ~100 s, above the client's 60 s cap: raised at once, not slept
+    through; the journal keeps the progress and a rerun continues."""
+    source = {"alice": [make_face_image("alice", variant=j) for j in range(3)]}
+    journal = tmp_path / "j.sqlite"
+
+    def on_event(event: EnrollEvent) -> None:
+        if isinstance(event, PersonCreated):
+            # A fresh bucket of one call: the first add passes, the next waits ~100 s.
+            emulator.config.rate_limit = RateLimit(0.01, burst=1)
+
+    async with AsyncFaceClient(emulator.url, key=emulator.key) as client:
+        assert client.retry_policy.max_server_delay == 60
+        with pytest.raises(RateLimited) as info:
+            await asyncio.wait_for(
+                enroll(
+                    client,
+                    "g",
+                    source,
+                    journal=journal,
+                    train=False,
+                    max_concurrency=1,
+                    on_event=on_event,
+                ),
+                10,
+            )
+    assert (info.value.retry_after or 0) > 60
+    assert emulator.stats.requests["PersonGroupPerson_AddFaceFromStream"] == 2
+    emulator.config.rate_limit = None
+    # A new client: the old one pauses this endpoint for the service's delay.
+    async with AsyncFaceClient(emulator.url, key=emulator.key) as client:
+        again = await enroll(client, "g", source, journal=journal, train=False)
+    assert (again.persons_reused, again.faces_skipped, again.faces_added) == (1, 1, 2)
+    assert service_faces(emulator, "g") == expected_faces(source)
+
+
+async def test_a_server_delay_within_the_cap_is_waited_with_an_event(
+    emulator: Emulator,
+) -> None:
+    emulator.config.faults = [Fault("429", 1.0, "PersonGroupPerson_AddFaceFromStream", count=1)]
+    source = {"alice": [make_face_image("alice", variant=0)]}
+    events = Recorder()
+    # One try per request: the client hands the 429 (Retry-After: 1) to the run at once.
+    async with AsyncFaceClient(emulator.url, key=emulator.key, retry=RetryPolicy.never()) as client:
+        report = await enroll(client, "g", source, on_event=events, train=False)
+    assert events.of(RateLimitWait) == [RateLimitWait(person="alice", seconds=1.0, attempt=1)]
+    assert report.faces_added == 1
+    assert service_faces(emulator, "g") == expected_faces(source)
+
+
+@pytest.mark.parametrize("kind", ["500", "429", "408"])
+async def test_an_unreadable_outcome_is_reported_unknown_not_failed(
+    emulator: Emulator, tmp_path: Path, kind: str
+) -> None:
+    """The add is applied but its answer is lost, and reading the person to check fails: the
+    image is ``outcome_unknown`` (never a plain error) and a rerun settles it exactly."""
+    emulator.config.faults = [
+        Fault("reset_after_commit", 1.0, "PersonGroupPerson_AddFaceFromStream", count=1),
+        Fault(kind, 1.0, "PersonGroupPerson_Get", count=1),
+    ]
+    source = {"alice": [make_face_image("alice", variant=j) for j in range(2)]}
+    journal = tmp_path / "j.sqlite"
+    async with AsyncFaceClient(emulator.url, key=emulator.key, retry=RetryPolicy.never()) as client:
+        report = await enroll(client, "g", source, journal=journal, train=False, reconcile_grace=0)
+        assert [(f.source, f.reason) for f in report.failures] == [("alice[0]", "outcome_unknown")]
+        assert report.faces_added == 1
+        assert service_faces(emulator, "g") == expected_faces(source)  # it was applied
+        again = await enroll(client, "g", source, journal=journal, train=False)
+    assert (again.faces_added, again.faces_skipped, again.faces_failed) == (0, 2, 0)
+    assert emulator.stats.requests["PersonGroupPerson_AddFaceFromStream"] == 2
+    assert service_faces(emulator, "g") == expected_faces(source)
+
+
+@pytest.fixture
+async def mangling_proxy(emulator: Emulator) -> AsyncIterator[str]:
+    """A proxy in front of the emulator that answers the first add-face, once the emulator has
+    applied it, with a 200 whose body is not a PersistedFace."""
+    mangled = 0
+
+    async def forward(request: web.Request) -> web.Response:
+        nonlocal mangled
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                request.method,
+                emulator.url + request.path_qs,
+                data=await request.read(),
+                headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+            ) as upstream,
+        ):
+            body = await upstream.read()
+            if request.path.endswith("/persistedfaces") and upstream.status == 200 and not mangled:
+                mangled += 1
+                body = b'{"persistedFaceIdentifier": 7}'
+            return web.Response(
+                body=body, status=upstream.status, content_type=upstream.content_type
+            )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_unreadable_2xx_add_is_reconciled_not_failed(
+    emulator: Emulator, mangling_proxy: str
+) -> None:
+    source = {"alice": [make_face_image("alice", variant=j) for j in range(2)]}
+    events = Recorder()
+    async with AsyncFaceClient(mangling_proxy, key=emulator.key) as client:
+        report = await enroll(client, "g", source, on_event=events, train=False)
+    assert emulator.stats.requests["PersonGroupPerson_AddFaceFromStream"] == 2  # not re-sent
+    assert (report.faces_added, report.faces_failed, report.reconciled) == (2, 0, 1)
+    assert [e.applied for e in events.of(OutcomeReconciled)] == [True]  # type: ignore[attr-defined]
+    assert service_faces(emulator, "g") == expected_faces(source)
+
+
+async def test_writes_share_person_key_with_user_code(
+    emulator: Emulator, client: AsyncFaceClient
+) -> None:
+    """User code writing to a person through the shared scheduler with person_key() is
+    serialized with the enrollment's writes to that person."""
+    emulator.config.conflict_mode = "conflict"
+    emulator.config.latency = {"*AddFace*": Latency.fixed(0.01)}
+    await client.person_groups.create("g", name="g")
+    alice = await client.person_group_persons.create("g", name="alice")
+    sched = PersonScheduler(max_concurrency=4)
+    reused = asyncio.Event()
+
+    def on_event(event: EnrollEvent) -> None:
+        if isinstance(event, PersonReused):
+            reused.set()
+
+    async def user_writes() -> None:
+        await reused.wait()
+        key = person_key("g", alice.person_id)
+        await asyncio.gather(*(
+            sched.run(key, client.person_group_persons.add_face, "g", alice.person_id,
+                      make_face_image("mine", variant=j))
+            for j in range(6)
+        ))  # fmt: skip
+
+    source = {"alice": [make_face_image("alice", variant=j) for j in range(6)]}
+    report, _ = await asyncio.gather(
+        enroll(client, "g", source, scheduler=sched, on_event=on_event, train=False),
+        user_writes(),
+    )
+    assert report.faces_added == 6
+    assert emulator.stats.conflicts == 0
+    assert emulator.stats.max_concurrent_writes_per_person == 1
+    assert persons_named(emulator, "g", "alice") == [12]
+
+
+async def test_enroll_iter_buffers_a_bounded_number_of_events(
+    emulator: Emulator, client: AsyncFaceClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_enroll, "_ITER_BACKLOG", 4)
+    source = photo_set(30, 1)
+    added = 0
+    ahead: list[int] = []
+    async for event in enroll_iter(client, "g", source, max_concurrency=4, train=False):
+        if isinstance(event, FaceAdded):
+            added += 1
+        ahead.append(emulator.stats.requests["PersonGroupPerson_AddFaceFromStream"] - added)
+        await asyncio.sleep(0.005)  # a slow consumer (its own work), not a synchronisation
+    assert added == 30
+    # The buffer (4 events) plus the turns under way (4 slots): not the whole source.
+    assert max(ahead) <= 4 + 4
+    assert service_faces(emulator, "g") == expected_faces(source)
+
+
+async def test_an_exception_in_on_event_stops_the_run_and_the_journal_stays_exact(
+    emulator: Emulator, client: AsyncFaceClient, tmp_path: Path
+) -> None:
+    source = photo_set(4, 3)
+    journal = tmp_path / "j.sqlite"
+    added = 0
+
+    def buggy(event: EnrollEvent) -> None:
+        nonlocal added
+        if isinstance(event, FaceAdded):
+            added += 1
+            if added == 3:
+                raise KeyError("a bug in the callback")
+
+    with pytest.raises(KeyError, match="a bug"):
+        await enroll(client, "g", source, journal=journal, max_concurrency=2, on_event=buggy)
+    await emulator.stats.wait_for(lambda stats: stats.in_flight == 0)
+    partial = sum(len(v) for v in service_faces(emulator, "g").values())
+    again = await enroll(client, "g", source, journal=journal, max_concurrency=2)
+    assert again.faces_added == 12 - partial
+    assert again.faces_added + again.faces_skipped == 12
+    assert service_faces(emulator, "g") == expected_faces(source)

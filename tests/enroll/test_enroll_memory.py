@@ -149,8 +149,10 @@ async def test_parked_persons_resume_exactly(emulator: Emulator) -> None:
     emulator.config.faults = [
         Fault("reset_after_commit", 0.3, "PersonGroupPerson_AddFaceFromStream")
     ]
-    source = {f"parked-{i}": [make_face_image(f"parked-{i}", variant=j) for j in range(4)]
-              for i in range(5)}
+    source = {
+        f"parked-{i}": [make_face_image(f"parked-{i}", variant=j) for j in range(4)]
+        for i in range(5)
+    }
     bad_name = "x" * 129  # refused by validation: every image of it fails, none is sent
 
     def pairs() -> Iterator[tuple[str, bytes]]:
@@ -161,16 +163,20 @@ async def test_parked_persons_resume_exactly(emulator: Emulator) -> None:
                 yield bad_name, source["parked-0"][j]
 
     async with AsyncFaceClient(emulator.url, key=emulator.key) as client:
-        report = await enroll(client, "g", pairs(), max_concurrency=2, reconcile_grace=0,
-                              train=False)
+        report = await enroll(
+            client, "g", pairs(), max_concurrency=2, reconcile_grace=0, train=False
+        )
     assert emulator.stats.faults["reset_after_commit"] > 0
     assert report.reconciled == emulator.stats.faults["reset_after_commit"]
     assert report.faces_added == 20
     assert report.persons_created == 5
     assert [(f.source, f.reason) for f in report.failures] == [
-        (f"{bad_name}[0]", "invalid_person"), (f"{bad_name}[1]", "invalid_person"),
+        (f"{bad_name}[0]", "invalid_person"),
+        (f"{bad_name}[1]", "invalid_person"),
     ]
     group = emulator.state.person_groups["g"]
     stored = {p.name: [f.user_data for f in p.faces.values()] for p in group.persons.values()}
-    assert stored == {name: [USER_DATA_PREFIX + fingerprint(image) for image in images]
-                      for name, images in source.items()}
+    assert stored == {
+        name: [USER_DATA_PREFIX + fingerprint(image) for image in images]
+        for name, images in source.items()
+    }

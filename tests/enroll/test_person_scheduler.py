@@ -6,11 +6,22 @@ import asyncio
 import functools
 import gc
 import tracemalloc
+from collections.abc import Callable
 
 import pytest
 
 from face_async import _scheduler
+from face_async._errors import FaceValidationError
 from face_async._scheduler import PersonScheduler, face_list_key, person_key
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the loop run until ``predicate()`` holds; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0)  # yield to the tasks under test; the predicate decides
 
 
 class Probe:
@@ -78,13 +89,12 @@ async def test_ready_calls_get_slots_by_priority() -> None:
         await gate.wait()
 
     blocker = asyncio.create_task(sched.run("x", record, "x"))
-    await asyncio.sleep(0)
+    await until(lambda: order == ["x"])
     tasks = [
         asyncio.create_task(sched.run_with_priority(name, prio, functools.partial(record, name)))
         for name, prio in (("low", 1), ("high", 5), ("mid", 3))
     ]
-    await asyncio.sleep(0)  # one loop turn: every task has queued its call
-    assert sched.queued == 3
+    await until(lambda: sched.queued == 3)  # every task has queued its call
     gate.set()
     await asyncio.gather(blocker, *tasks)
     assert order == ["x", "high", "mid", "low"]
@@ -99,8 +109,9 @@ async def test_exception_reaches_only_its_caller() -> None:
             raise KeyError(i)
         return i
 
-    results = await asyncio.gather(*(sched.run("p", work, i) for i in range(6)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(sched.run("p", work, i) for i in range(6)), return_exceptions=True
+    )
     assert isinstance(results[3], KeyError)
     assert [r for i, r in enumerate(results) if i != 3] == [0, 1, 2, 4, 5]
     assert sched.active_keys == 0
@@ -113,7 +124,7 @@ async def test_cancelling_a_queued_call_removes_it() -> None:
     first = asyncio.create_task(sched.run("p", probe.call, "p", 0, gate))
     second = asyncio.create_task(sched.run("p", probe.call, "p", 1, gate))
     third = asyncio.create_task(sched.run("q", probe.call, "q", 2, gate))
-    await asyncio.sleep(0)
+    await until(lambda: probe.started == {"p": [0]} and sched.queued == 2)
     second.cancel()
     with pytest.raises(asyncio.CancelledError):
         await second
@@ -153,7 +164,7 @@ async def test_cancelling_the_head_waiter_lets_the_next_one_run() -> None:
     busy = asyncio.create_task(sched.run("other", probe.call, "other", 0, gate))
     head = asyncio.create_task(sched.run("p", probe.call, "p", 1))
     nxt = asyncio.create_task(sched.run("p", probe.call, "p", 2))
-    await asyncio.sleep(0)
+    await until(lambda: probe.started == {"other": [0]} and sched.queued == 2)
     head.cancel()  # queued for a global slot as the head of "p"
     with pytest.raises(asyncio.CancelledError):
         await head
@@ -177,7 +188,8 @@ async def test_idle_persons_keep_no_state() -> None:
         # Memory allocated by the scheduler module and still alive.
         gc.collect()
         snapshot = tracemalloc.take_snapshot().filter_traces(
-            [tracemalloc.Filter(True, _scheduler.__file__)])
+            [tracemalloc.Filter(True, _scheduler.__file__)]
+        )
         return sum(stat.size for stat in snapshot.statistics("filename"))
 
     tracemalloc.start()
@@ -198,8 +210,12 @@ async def test_idle_persons_keep_no_state() -> None:
 def test_keys() -> None:
     assert person_key("g", "p") != person_key("g", "p", large=True)
     assert face_list_key("l") != face_list_key("l", large=True)
-    with pytest.raises(ValueError, match="max_concurrency"):
+    with pytest.raises(FaceValidationError, match="max_concurrency") as info:
         PersonScheduler(max_concurrency=0)
+    assert info.value.parameter == "max_concurrency"
+    with pytest.raises(FaceValidationError, match="tps") as info:
+        PersonScheduler(tps=0)
+    assert info.value.parameter == "tps"
 
 
 async def test_paced_grants_respect_tps() -> None:
@@ -282,9 +298,9 @@ async def test_a_chain_resubmitting_on_release_keeps_its_grant() -> None:
             order.append(f"low{i}")
 
     chain_task = asyncio.create_task(chain())
-    await asyncio.sleep(0)  # chain0 holds its grant; one grant is left, kept back
+    await until(lambda: order == ["chain0"])  # chain0 holds its grant; one is left, kept back
     lows = [asyncio.create_task(low(i)) for i in range(2)]
-    await asyncio.sleep(0)
+    await until(lambda: sched.queued == 2)
     assert order == ["chain0"]  # the lows wait: the remaining grant is kept for the chain
     lows_queued.set()
     await asyncio.gather(chain_task, *lows)

@@ -1,0 +1,172 @@
+"""What :func:`face_async.enroll` enrolls: sources, images, fingerprints, failure reasons.
+
+An image is bytes, a path (``os.PathLike`` or a str that is not an http(s) URL) or an http(s)
+URL; it is read only when it is sent, by the rules of :mod:`face_async._images`. Its
+fingerprint (blake2b-128 of the bytes, or of ``b"url:" + url``) goes into the face's userData.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from pathlib import Path
+from typing import TypeAlias
+
+from face_async._errors import (
+    APIError,
+    FaceValidationError,
+    InvalidImage,
+    InvalidImageSize,
+    InvalidURL,
+)
+from face_async._images import check_image_bytes, image_format, is_url, read_path
+
+__all__ = ["IMAGE_SUFFIXES", "EnrollSource", "ImageRef", "fingerprint"]
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp"})
+USER_DATA_PREFIX = "face-async:v1:"
+PERSON_PREFIX = USER_DATA_PREFIX + "person:"
+
+# Failure reasons (FaceFailure.reason / FaceFailed.reason).
+INVALID_IMAGE = "invalid_image"  # not a decodable JPEG/PNG/GIF/BMP
+NO_FACE = "no_face"
+MULTIPLE_FACES = "multiple_faces"
+IMAGE_SIZE = "image_size"  # file under 1 KB or over 6 MB, or face too small/too big
+FACE_LIMIT = "face_limit"  # the person already holds 248 faces
+UNREADABLE = "unreadable"  # the file could not be read
+INVALID_URL = "invalid_url"
+INVALID_PERSON = "invalid_person"  # the person name was refused (e.g. over 128 characters)
+# The face may have been added (ambiguous failures kept repeating, or the service could not be
+# read to check): kept in doubt in the journal; a rerun settles it.
+OUTCOME_UNKNOWN = "outcome_unknown"
+ERROR = "error"  # another service or transport error; a rerun retries
+# Reasons recorded in the journal: the image is not sent again on a rerun.
+PERMANENT = frozenset({INVALID_IMAGE, NO_FACE, MULTIPLE_FACES, IMAGE_SIZE, INVALID_URL})
+
+ImageRef: TypeAlias = "bytes | os.PathLike[str] | str"
+EnrollSource: TypeAlias = (
+    "Mapping[str, ImageRef | Iterable[ImageRef]] | Iterable[tuple[str, ImageRef]]"
+    " | AsyncIterable[tuple[str, ImageRef]] | str | os.PathLike[str]"
+)
+
+
+def fingerprint(data: bytes) -> str:
+    """The 32-hex-digit blake2b fingerprint of an image's bytes (or of ``b"url:" + url``)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def face_user_data(fp: str) -> str:
+    """The userData of a face we add: our prefix and its fingerprint."""
+    return USER_DATA_PREFIX + fp
+
+
+def fingerprint_of(user_data: str | None) -> str | None:
+    """The fingerprint in a face's userData, or None when the face is not ours."""
+    if user_data is None or not user_data.startswith(USER_DATA_PREFIX):
+        return None
+    rest = user_data[len(USER_DATA_PREFIX) :]
+    return None if rest.startswith("person:") else rest
+
+
+class Abort(Exception):
+    """An image failed (internal to enroll); carries the reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def source_label(person: str, image: ImageRef, index: int) -> str:
+    if isinstance(image, bytes | bytearray | memoryview):
+        return f"{person}[{index}]"
+    return os.fspath(image)
+
+
+def image_list(images: object) -> list[ImageRef]:
+    if isinstance(images, bytearray | memoryview):
+        return [bytes(images)]
+    if isinstance(images, bytes | str | os.PathLike):
+        return [images]  # one image rather than a sequence of them
+    if not isinstance(images, Iterable):
+        raise FaceValidationError(
+            "source: a mapping's values must be images or iterables of images", parameter="source"
+        )
+    return list(images)
+
+
+def _list_images(folder: Path) -> list[Path]:
+    images = (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in images if p.is_file())
+
+
+def plan_folder(root: Path) -> list[tuple[str, list[ImageRef]]]:
+    if not root.is_dir():
+        raise FaceValidationError(
+            f"source: {os.fspath(root)!r} is not a directory", parameter="source"
+        )
+    plan: list[tuple[str, list[ImageRef]]] = []
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir() and not entry.name.startswith("."):
+            # Paths as str: a few dozen bytes per image rather than a Path object each.
+            images: list[ImageRef] = [os.fspath(path) for path in _list_images(entry)]
+            if images:
+                plan.append((entry.name, images))
+    return plan
+
+
+async def load(image: ImageRef) -> tuple[bytes | str, bytes]:
+    """What to send (bytes or URL) and the bytes to fingerprint; raises OSError.
+
+    A str is a URL when :mod:`face_async._images` says so, else a path; files are read (as
+    ``load_image`` reads them) in a worker thread.
+    """
+    if isinstance(image, str):
+        if is_url(image):
+            return image, b"url:" + image.encode()
+        image = Path(image)
+    if isinstance(image, bytes | bytearray | memoryview):
+        data = bytes(image)
+        return data, data
+    data = await asyncio.to_thread(read_path, image)
+    return data, data
+
+
+def check_bytes(data: bytes) -> None:
+    """The image rules of :func:`face_async._images.check_image_bytes`, as an ``Abort``."""
+    try:
+        check_image_bytes(data)
+    except FaceValidationError as exc:
+        # Bytes with a known format can only have failed on their size.
+        reason = INVALID_IMAGE if image_format(data) is None else IMAGE_SIZE
+        raise Abort(reason, str(exc)) from None
+
+
+def reason_of(exc: APIError) -> str:
+    if isinstance(exc, InvalidImageSize):
+        return IMAGE_SIZE
+    if isinstance(exc, InvalidURL):
+        return INVALID_URL
+    if isinstance(exc, InvalidImage):
+        text = exc.message.lower()
+        if "no face" in text:
+            return NO_FACE
+        if "more than 1 face" in text or "multiple faces" in text:
+            return MULTIPLE_FACES
+        if "size" in text or "too small" in text or "too large" in text:
+            return IMAGE_SIZE
+        return INVALID_IMAGE
+    return ERROR
+
+
+async def source_pairs(
+    source: Iterable[tuple[str, ImageRef]] | AsyncIterable[tuple[str, ImageRef]],
+) -> AsyncIterator[tuple[str, ImageRef]]:
+    if isinstance(source, AsyncIterable):
+        async for pair in source:
+            yield pair
+    else:
+        for pair in source:
+            yield pair
