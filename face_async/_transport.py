@@ -440,22 +440,6 @@ class Transport:
         result, _ = await self._send(prepared, model)
         return result
 
-    async def call_with_headers(
-        self,
-        endpoint: Endpoint,
-        op: Operation,
-        path_args: tuple[str, ...] = (),
-        *,
-        query: Mapping[str, object] | None = None,
-        json: object = None,
-        data: bytes | None = None,
-        timeout: Timeout | None = None,
-        model: type[Any] | None = None,
-    ) -> tuple[Any, Mapping[str, str]]:
-        """As :meth:`call`, also returning the response headers (e.g. Operation-Location)."""
-        prepared = self._prepare(endpoint, op, path_args, query, json, data, timeout)
-        return await self._send(prepared, model)
-
     async def call_for_operation_location(
         self,
         endpoint: Endpoint,

@@ -189,36 +189,43 @@ async def test_emulator_command_is_delegated() -> None:
         assert await asyncio.wait_for(proc.wait(), 20) == 0
 
 
+def enroll_args(tmp_path: Path, url: str, max_concurrency: int) -> tuple[str, ...]:
+    """The `face-async enroll` arguments of the interruption tests (photos, journal in tmp)."""
+    return (
+        "enroll", str(tmp_path / "photos"), "--group", "g", "--endpoint", url,
+        "--journal", str(tmp_path / "j.sqlite"), "--max-concurrency", str(max_concurrency),
+        "--progress", "lines",
+    )  # fmt: skip
+
+
+async def start_enroll(
+    args: tuple[str, ...], env: dict[str, str], *, stderr: int
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "face_async", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=stderr,
+    )  # fmt: skip
+
+
+async def read_until_added(proc: asyncio.subprocess.Process, count: int, *, why: str) -> None:
+    """Read the command's progress lines until ``count`` faces were reported added."""
+    assert proc.stdout is not None
+    confirmed = 0
+    while confirmed < count:
+        line = await asyncio.wait_for(proc.stdout.readline(), 20)
+        assert line, f"the enroll command ended before {why}"
+        confirmed += line.startswith(b"added ")
+
+
 async def test_resume_after_sigkill(emulator: Emulator, tmp_path: Path) -> None:
     """kill -9 the enroll command mid-run, rerun it: exactly the intended faces, once each."""
     emulator.config.latency = {"*AddFace*": Latency.fixed(0.05)}
     source = write_photos(tmp_path / "photos", 6, 5)
     env = cli_env(FACE_API_KEY=emulator.key)
-    args = (
-        "enroll",
-        str(tmp_path / "photos"),
-        "--group",
-        "g",
-        "--endpoint",
-        emulator.url,
-        "--journal",
-        str(tmp_path / "j.sqlite"),
-        "--max-concurrency",
-        "3",
-        "--progress",
-        "lines",
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "face_async", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    confirmed = 0
+    args = enroll_args(tmp_path, emulator.url, 3)
+    proc = await start_enroll(args, env, stderr=asyncio.subprocess.DEVNULL)
     try:
-        while confirmed < 8:
-            line = await asyncio.wait_for(proc.stdout.readline(), 20)
-            assert line, "the enroll command ended before it was killed"
-            confirmed += line.startswith(b"added ")
+        await read_until_added(proc, 8, why="it was killed")
     finally:
         proc.kill()  # SIGKILL: no cleanup, no final journal write
         await proc.wait()
@@ -241,31 +248,10 @@ async def test_ctrl_c_exits_130_and_rerun_completes(emulator: Emulator, tmp_path
     emulator.config.latency = {"*AddFace*": Latency.fixed(0.05)}
     source = write_photos(tmp_path / "photos", 4, 4)
     env = cli_env(FACE_API_KEY=emulator.key)
-    args = (
-        "enroll",
-        str(tmp_path / "photos"),
-        "--group",
-        "g",
-        "--endpoint",
-        emulator.url,
-        "--journal",
-        str(tmp_path / "j.sqlite"),
-        "--max-concurrency",
-        "2",
-        "--progress",
-        "lines",
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "face_async", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
+    args = enroll_args(tmp_path, emulator.url, 2)
+    proc = await start_enroll(args, env, stderr=asyncio.subprocess.PIPE)
     assert proc.stderr is not None
-    confirmed = 0
-    while confirmed < 3:
-        line = await asyncio.wait_for(proc.stdout.readline(), 20)
-        assert line, "the enroll command ended before Ctrl-C"
-        confirmed += line.startswith(b"added ")
+    await read_until_added(proc, 3, why="Ctrl-C")
     proc.send_signal(signal.SIGINT)
     err = await asyncio.wait_for(proc.stderr.read(), 20)
     assert await asyncio.wait_for(proc.wait(), 20) == 130
