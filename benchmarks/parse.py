@@ -3,7 +3,8 @@
 Bytes to objects, in one worker process, the parsers interleaved per repetition:
 
 - ``json.loads`` and ``orjson.loads`` alone (dicts, no models: the floor),
-- face-async: ``structure_list(loads(raw), DetectedFace)`` (orjson when installed),
+- face-async: ``structure_list(loads(raw), DetectedFace, consume=True)``, the client's own path
+  for a body it just decoded (orjson when installed),
 - msrest (azure-cognitiveservices-vision-face 0.6.1): its ``Deserializer`` on the bytes,
 - azure-ai-vision-face 1.0.0b2: ``_deserialize(List[FaceDetectionResult], json.loads(raw))``,
   what its ``detect`` does with ``response.json()``.
@@ -193,7 +194,10 @@ def _parsers(raw: bytes) -> dict[str, tuple[Callable[[], object], str]]:
         from face_async._converter import loads, structure_list
         from face_async._models import DetectedFace
 
-        parsers["face-async"] = (lambda: structure_list(loads(raw), DetectedFace), "")
+        parsers["face-async"] = (
+            lambda: structure_list(loads(raw), DetectedFace, consume=True),
+            "",
+        )
     except ImportError as exc:
         parsers["face-async"] = (lambda: None, f"import failed: {exc}")
     try:

@@ -543,12 +543,30 @@ def structure(data: object, cls: type[T]) -> T:
         raise ConversionError(_type_name(cls), _reason(exc)) from exc
 
 
-def structure_list(data: object, cls: type[T]) -> list[T]:
-    """Structure a decoded JSON array into ``list[cls]``; raises ConversionError."""
+def structure_list(data: object, cls: type[T], *, consume: bool = False) -> list[T]:
+    """Structure a decoded JSON array into ``list[cls]``; raises ConversionError.
+
+    ``consume=True`` is for a caller that owns ``data`` and drops it afterwards (the transport,
+    with a body it just decoded): each item is released from ``data`` once structured.
+    """
     name = _type_name(cls)
     if not isinstance(data, list):
         raise ConversionError(f"list[{name}]", f"expected a JSON array, got {type(data).__name__}")
     hook = converter.get_structure_hook(cls)
+    if consume:
+        # Releasing each decoded item as soon as its model exists frees its dicts while the
+        # models are allocated, so the count of live tracked objects stays flat and the cyclic
+        # garbage collector hardly runs: about a third of the time of a 100-face detect.
+        out: list[T] = []
+        append = out.append
+        index = 0
+        try:
+            for index in range(len(data)):
+                append(hook(data[index], cls))
+                data[index] = None
+        except _STRUCTURE_ERRORS as exc:
+            raise ConversionError(f"list[{name}]", f"item {index}: {_reason(exc)}") from exc
+        return out
     try:
         return [hook(item, cls) for item in data]
     except _STRUCTURE_ERRORS:

@@ -576,7 +576,9 @@ class Transport:
                 if model is None:
                     return data, response_headers
                 if model.__class__ is _LIST_MODEL:
-                    return structure_list(data, model.__args__[0]), response_headers
+                    # The decoded body is ours alone: let the converter release it as it goes.
+                    items = structure_list(data, model.__args__[0], consume=True)
+                    return items, response_headers
                 if model is _OPERATION_LOCATION:
                     return _operation_id_from(response_headers), response_headers
                 return structure(data, model), response_headers

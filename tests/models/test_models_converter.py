@@ -330,3 +330,32 @@ def test_already_typed_values_restructure_unchanged() -> None:
     assert again.face_id == "male"
     assert type(again.face_id) is str
     assert _converter.structure(_converter.unstructure(face), _models.DetectedFace) == face
+
+
+def _detect_body(faces: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "faceId": f"00000000-0000-0000-0000-{index:012d}",
+            "faceRectangle": {"left": index, "top": 2, "width": 30, "height": 30},
+            "faceAttributes": {"age": 30.0 + index, "glasses": "NoGlasses"},
+        }
+        for index in range(faces)
+    ]
+
+
+def test_consuming_structure_list_equals_the_plain_one_and_releases_the_items() -> None:
+    data: list[Any] = _detect_body(5)
+    expected = _converter.structure_list(_detect_body(5), _models.DetectedFace)
+    faces = _converter.structure_list(data, _models.DetectedFace, consume=True)
+    assert faces == expected
+    assert [type(face) for face in faces] == [_models.DetectedFace] * 5
+    assert data == [None] * 5
+
+
+def test_consuming_structure_list_names_the_failing_item() -> None:
+    data: list[Any] = _detect_body(3)
+    del data[2]["faceRectangle"]
+    with pytest.raises(ConversionError, match="item 2"):
+        _converter.structure_list(data, _models.DetectedFace, consume=True)
+    with pytest.raises(ConversionError, match="expected a JSON array"):
+        _converter.structure_list({"faceId": "x"}, _models.DetectedFace, consume=True)
