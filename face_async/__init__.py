@@ -149,7 +149,7 @@ from face_async._resources import (
     PersonGroupPersonOperations,
     SnapshotOperations,
 )
-from face_async._retry import (
+from face_async._http._policy import (
     RetryPolicy,
 )
 from face_async._scheduler import (
@@ -157,7 +157,7 @@ from face_async._scheduler import (
     face_list_key,
     person_key,
 )
-from face_async._transport import (
+from face_async._http._endpoint import (
     TokenProvider,
 )
 

@@ -11,6 +11,9 @@ import aiohttp
 from yarl import URL
 
 from ._errors import ClientClosedError, FaceValidationError
+from ._http._endpoint import Endpoint, TokenProvider, credential_fingerprint
+from ._http._policy import RetryPolicy
+from ._http._transport import ClientStats, Transport
 from ._regions import region_url
 from ._resources import (
     FaceListOperations,
@@ -22,8 +25,6 @@ from ._resources import (
     PersonGroupPersonOperations,
     SnapshotOperations,
 )
-from ._retry import RetryPolicy
-from ._transport import ClientStats, Endpoint, TokenProvider, Transport, credential_fingerprint
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -113,7 +114,9 @@ class AsyncFaceClient:
     :meth:`with_endpoint`; pass ``session`` to use your own (never closed here). ``timeout``
     (seconds or ``aiohttp.ClientTimeout``) applies to each attempt and can be overridden per
     call; ``retry`` sets the retry policy; ``tps`` caps calls per second to this endpoint and
-    credential across all coroutines.
+    credential across all coroutines. ``trace_configs`` are handed to the session aiohttp
+    creates (for example OpenTelemetry's aiohttp instrumentation); each attempt carries
+    ``trace_request_ctx`` with its ``operation_id`` and ``attempt`` number.
 
     Use ``async with`` or call :meth:`aclose`. Raises FaceValidationError for bad arguments
     (before any request) and ClientClosedError on use after close.
@@ -141,10 +144,15 @@ class AsyncFaceClient:
         max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
         tps: float | None = None,
         allow_insecure_http: bool = False,
+        trace_configs: list[aiohttp.TraceConfig] | None = None,
     ) -> None:
         _check_credential(key, token_provider)
-        if isinstance(timeout, (int, float)) and not timeout > 0:
-            raise FaceValidationError("timeout must be > 0 seconds", parameter="timeout")
+        if session is not None and trace_configs:
+            raise FaceValidationError(
+                "trace_configs apply to the session created here; add them to your own "
+                "session instead",
+                parameter="trace_configs",
+            )
         if max_connections < 0 or max_connections_per_host < 0:
             raise FaceValidationError(
                 "connection limits must be >= 0 (0 = unlimited)", parameter="max_connections"
@@ -160,10 +168,48 @@ class AsyncFaceClient:
             retry=retry,
             max_connections=max_connections,
             max_connections_per_host=max_connections_per_host,
+            trace_configs=trace_configs,
         )
         self._allow_insecure_http = allow_insecure_http
         self._is_view = False
         self._bind(transport, _make_endpoint(transport, base_url, key, token_provider, tps))
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        endpoint: str | None = None,
+        key_env: str = "FACE_APIKEY",
+        session: aiohttp.ClientSession | None = None,
+        timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        tps: float | None = None,
+        allow_insecure_http: bool = False,
+    ) -> AsyncFaceClient:
+        """A client configured from the environment, as the Azure Face samples name it.
+
+        The endpoint is ``endpoint`` or else ``$FACE_ENDPOINT`` (a region name or a URL); the
+        key is read from ``$FACE_APIKEY`` (or the variable named by ``key_env``). The other
+        arguments are the constructor's. Raises FaceValidationError naming the missing
+        variable (never its value).
+        """
+        from ._env import endpoint_from_env, key_from_env
+
+        endpoint = endpoint or endpoint_from_env()
+        if endpoint is None:
+            raise FaceValidationError(
+                "no endpoint: set FACE_ENDPOINT (a region name or an https URL) or pass endpoint=",
+                parameter="endpoint",
+            )
+        key = key_from_env(key_env)
+        if key is None:
+            raise FaceValidationError(
+                f"no key: set the {key_env} environment variable", parameter="key"
+            )
+        return cls(
+            endpoint, key=key, session=session, timeout=timeout, retry=retry, tps=tps,
+            allow_insecure_http=allow_insecure_http,
+        )  # fmt: skip
 
     def _bind(self, transport: Transport, endpoint: Endpoint) -> None:
         self._transport = transport

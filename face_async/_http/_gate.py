@@ -1,13 +1,217 @@
-"""The fair gate every request to one (endpoint, credential) passes before it is sent."""
+"""The fair gate every request to one (endpoint, credential) passes before it is sent.
+
+One queue holds three limits: the calls-per-second rate, the shared pause a 429 starts, and
+the number of requests in flight (admission to the connection pool). Waiters are served by
+priority, then first come, first served; only the head of the queue is ever admitted, so a
+pause or an empty rate bucket holds every waiter, including those queued before it began,
+and a task that just finished a request queues behind those already waiting. The gate is
+pure bookkeeping on the event loop: one timer at most, no task of its own.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import heapq
+import itertools
+import math
 
-__all__ = ["request_priority"]
+from face_async._errors import FaceValidationError
+
+__all__ = ["Gate", "GateRegistry", "request_priority"]
 
 #: Priority of the requests the current task sends: a higher value is admitted first, equal
 #: values in arrival order. Enrollment sets it to a person's remaining chain length.
 request_priority: contextvars.ContextVar[int] = contextvars.ContextVar(
     "face_async_request_priority", default=0
 )
+
+
+class Gate:
+    """Admission for one (endpoint, credential): rate, 429 pause and pool slots, in one queue.
+
+    ``tps``: calls per second (None: no limit; below 1, one call per ``1/tps`` s); bursts
+    of up to ``max(1, tps)`` calls, as a token bucket that starts full. ``slots``: requests
+    in flight at once (0: no limit). Use ``await acquire()`` ... ``release()`` around each
+    attempt.
+    """
+
+    __slots__ = (
+        "_burst_window",
+        "_interval",
+        "_next_free",
+        "_seq",
+        "_timer",
+        "_waiters",
+        "in_flight",
+        "pause_until",
+        "pauses",
+        "slots",
+        "tps",
+    )
+
+    def __init__(self, tps: float | None = None, *, slots: int = 0) -> None:
+        if not isinstance(slots, int) or slots < 0:
+            raise FaceValidationError(f"slots must be >= 0, got {slots!r}", parameter="slots")
+        self.slots = slots
+        #: Requests admitted and not yet released.
+        self.in_flight = 0
+        #: Loop time before which nobody is admitted (set by a 429).
+        self.pause_until = 0.0
+        #: How many times a 429 paused (or extended the pause of) this gate.
+        self.pauses = 0
+        self.tps: float | None = None
+        self._interval = 0.0
+        self._burst_window = 0.0
+        # GCRA: the loop time at which the bucket is next full again ("theoretical arrival").
+        self._next_free = 0.0
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self.set_tps(tps)
+
+    def set_tps(self, tps: float | None) -> None:
+        """Replace the calls-per-second limit (None removes it)."""
+        if tps is not None and not (
+            isinstance(tps, (int, float)) and math.isfinite(tps) and tps > 0
+        ):
+            raise FaceValidationError(f"tps must be > 0, got {tps!r}", parameter="tps")
+        self.tps = tps
+        if tps is None:
+            self._interval = self._burst_window = 0.0
+        else:
+            self._interval = 1.0 / tps
+            # A bucket of max(1, tps) calls: the last of a burst may start this much early.
+            self._burst_window = (max(1.0, float(int(tps))) - 1.0) * self._interval
+
+    @property
+    def waiting(self) -> int:
+        """How many callers are queued (cancelled ones may still be counted)."""
+        return len(self._waiters)
+
+    async def acquire(self, priority: int = 0) -> None:
+        """Wait for this caller's turn; raises CancelledError (holding nothing) if cancelled."""
+        if not self._waiters and self._admissible():
+            self._admit()
+            return
+        loop = asyncio.get_running_loop()
+        ticket: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._waiters, (-priority, next(self._seq), ticket))
+        self._dispatch()
+        try:
+            await ticket
+        except asyncio.CancelledError:
+            if ticket.done() and not ticket.cancelled():
+                self.release()  # admitted, then cancelled before it could use the slot
+            raise
+
+    def release(self) -> None:
+        """Give back the slot taken by :meth:`acquire` (call once per acquire)."""
+        self.in_flight -= 1
+        if self._waiters:
+            self._dispatch()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller, queued or yet to come, for ``seconds`` from now (extends only)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        if until > self.pause_until:
+            self.pause_until = until
+            self.pauses += 1
+
+    def close(self) -> None:
+        """Cancel the gate's timer (waiters are left to their own cancellation)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _admissible(self) -> bool:
+        if self.slots and self.in_flight >= self.slots:
+            return False
+        if not self.pause_until and self.tps is None:
+            return True
+        return self._delay(asyncio.get_running_loop().time()) <= 0.0
+
+    def _delay(self, now: float) -> float:
+        # Seconds until the head may go, as far as the pause and the rate are concerned.
+        delay = self.pause_until - now
+        if self.tps is not None:
+            delay = max(delay, self._next_free - self._burst_window - now)
+        return delay
+
+    def _admit(self) -> None:
+        self.in_flight += 1
+        if self.tps is not None:
+            now = asyncio.get_running_loop().time()
+            self._next_free = max(self._next_free, now) + self._interval
+
+    def _dispatch(self) -> None:
+        waiters = self._waiters
+        loop = asyncio.get_running_loop()
+        while waiters:
+            ticket = waiters[0][2]
+            if ticket.done():  # cancelled while queued
+                heapq.heappop(waiters)
+                continue
+            if self.slots and self.in_flight >= self.slots:
+                return  # release() dispatches again
+            delay = self._delay(loop.time())
+            if delay > 0.0:
+                self._wake_at(loop, loop.time() + delay)
+                return
+            heapq.heappop(waiters)
+            self._admit()
+            ticket.set_result(None)
+
+    def _wake_at(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        timer = self._timer
+        if timer is not None and not timer.cancelled():
+            if timer.when() <= when:
+                return  # an earlier wake-up re-checks and re-arms
+            timer.cancel()
+        self._timer = loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._dispatch()
+
+    def __repr__(self) -> str:
+        return (
+            f"Gate(tps={self.tps!r}, slots={self.slots}, in_flight={self.in_flight}, "
+            f"waiting={len(self._waiters)}, pauses={self.pauses})"
+        )
+
+
+class GateRegistry:
+    """Gates keyed by (endpoint base URL, credential fingerprint); one per client family."""
+
+    __slots__ = ("_gates", "slots")
+
+    def __init__(self, slots: int = 0) -> None:
+        #: Requests in flight per gate (0: no limit); the transport sets it from its pool.
+        self.slots = slots
+        self._gates: dict[tuple[str, str], Gate] = {}
+
+    def get(self, base_url: str, credential_id: str, tps: float | None) -> Gate:
+        """The gate for this endpoint and credential, created on first use.
+
+        A ``tps`` given for an existing gate replaces its limit (the latest setting wins).
+        """
+        key = (base_url, credential_id)
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = self._gates[key] = Gate(tps, slots=self.slots)
+        elif tps is not None and tps != gate.tps:
+            gate.set_tps(tps)
+        return gate
+
+    def close(self) -> None:
+        """Cancel every gate's timer."""
+        for gate in self._gates.values():
+            gate.close()
+
+    def __len__(self) -> int:
+        return len(self._gates)
+
+    def __repr__(self) -> str:
+        return f"GateRegistry({len(self._gates)} gates)"

@@ -16,6 +16,9 @@ from face_async._errors import (
     TrainingFailed,
     TrainingTimeout,
 )
+from face_async._http._endpoint import Endpoint
+from face_async._http._operations import Operation
+from face_async._http._transport import Timeout, Transport
 from face_async._images import ImageInput, check_image_bytes, load_image
 from face_async._models import (
     DetectionModel,
@@ -25,7 +28,6 @@ from face_async._models import (
     TrainingStatusType,
     UpdateFaceRequest,
 )
-from face_async._transport import Endpoint, Operation, Timeout, Transport
 
 __all__ = [
     "FaceOps",

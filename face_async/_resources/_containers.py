@@ -14,9 +14,9 @@ from typing import Generic, TypeVar
 import attrs
 
 import face_async._validation as v
+from face_async._http._operations import Operation
 from face_async._models import MetaDataContract, NameAndUserDataContract, RecognitionModel
 from face_async._resources._base import Resource, Timeout, page_query
-from face_async._transport import Operation
 
 M = TypeVar("M")
 

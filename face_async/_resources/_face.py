@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Sequence
 
 import face_async._validation as v
+from face_async._http import _operations as o
 from face_async._images import ImageSource, load_image
 from face_async._models import (
     DetectedFace,
@@ -23,7 +24,6 @@ from face_async._models import (
     VerifyFaceToPersonRequest,
     VerifyResult,
 )
-from face_async._resources import _operations as o
 from face_async._resources._base import Resource, Timeout, image_variant
 
 __all__ = ["FaceOperations"]

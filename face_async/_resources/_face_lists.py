@@ -6,9 +6,9 @@ import builtins
 from collections.abc import AsyncIterator
 
 import face_async._validation as v
+from face_async._http import _operations as o
 from face_async._images import ImageSource
 from face_async._models import DetectionModel, FaceList, LargeFaceList, PersistedFace
-from face_async._resources import _operations as o
 from face_async._resources._base import (
     FaceOps,
     Resource,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from face_async._http import _operations as o
 from face_async._models import LargePersonGroup, PersonGroup
-from face_async._resources import _operations as o
 from face_async._resources._base import TrainingMixin, TrainingOps
 from face_async._resources._containers import ContainerOps, PagedContainerOperations
 

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 import attrs
 
 import face_async._validation as v
+from face_async._http import _operations as o
+from face_async._http._operations import Operation
 from face_async._images import ImageSource
 from face_async._models import DetectionModel, PersistedFace, Person
-from face_async._resources import _operations as o
 from face_async._resources._base import FaceOps, Resource, Timeout, page_query
 from face_async._resources._containers import name_and_user_data
-from face_async._transport import Operation
 
 __all__ = ["LargePersonGroupPersonOperations", "PersonGroupPersonOperations"]
 

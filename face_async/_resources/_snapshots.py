@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Sequence
 
 import face_async._validation as v
+from face_async._http import _operations as o
 from face_async._models import (
     ApplySnapshotRequest,
     OperationStatus,
@@ -15,7 +16,6 @@ from face_async._models import (
     TakeSnapshotRequest,
     UpdateSnapshotRequest,
 )
-from face_async._resources import _operations as o
 from face_async._resources._base import Resource, Timeout
 
 __all__ = ["SnapshotOperations"]

@@ -20,7 +20,7 @@ from face_async._errors import (
     ServerError,
 )
 from face_async._retry import RetryPolicy, is_retryable, wait_delays
-from face_async._transport import Operation
+from face_async._http._operations import Operation
 from face_async.emulator import Emulator, Fault, Latency, RateLimit, make_face_image
 
 GET_GROUP = Operation("PersonGroup_Get", "GET", "/persongroups/{personGroupId}", True)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 import face_async
-from face_async._resources import _operations as o
-from face_async._resources._operations import ALL_OPERATIONS
-from face_async._retry import RetryPolicy
+from face_async._http import _operations as o
+from face_async._http._operations import ALL_OPERATIONS
+from face_async._http._policy import RetryPolicy
 from face_async.emulator import Emulator, make_face_image
 
 ALICE = make_face_image("alice")

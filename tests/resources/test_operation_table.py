@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from face_async._resources._operations import ALL_OPERATIONS
+from face_async._http._operations import ALL_OPERATIONS
 
 SPEC = json.loads((Path(__file__).parents[1] / "fixtures" / "Face.json").read_text("utf-8"))
 NON_IDEMPOTENT = {
@@ -38,7 +38,7 @@ def test_every_spec_operation_is_declared_once() -> None:
 
 @pytest.mark.parametrize("op", ALL_OPERATIONS, ids=lambda op: op.operation_id)
 def test_method_path_and_idempotency_match_the_spec(op: object) -> None:
-    from face_async._transport import Operation
+    from face_async._http._operations import Operation
 
     assert isinstance(op, Operation)
     assert (op.method, op.path) == _spec_operations()[op.operation_id]

@@ -1,13 +1,28 @@
-"""One ``Operation`` per operationId of the Face API v1.0 specification (69 in all).
+"""The operation table: one ``Operation`` per operationId of the Face API v1.0 (69 in all).
 
 ``idempotent=False`` marks the writes that must never be re-sent after an ambiguous failure:
-adding a face (all variants), creating a person, training, taking and applying a snapshot.
+adding a face (all variants), creating a person, taking and applying a snapshot. Training is
+idempotent: re-sending a train request queues the same training again, which is harmless.
 The stream and URL variants of an operation share the path; the resource method picks one.
 """
 
 from __future__ import annotations
 
-from face_async._transport import Operation
+import attrs
+
+
+@attrs.frozen
+class Operation:
+    """One Face API operation: spec operationId, HTTP method, path template, idempotency.
+
+    ``idempotent=False`` means the request is never re-sent after an ambiguous failure.
+    """
+
+    operation_id: str
+    method: str
+    path: str
+    idempotent: bool
+
 
 # Face
 FACE_DETECT_WITH_STREAM = Operation("Face_DetectWithStream", "POST", "/detect", idempotent=True)
@@ -89,7 +104,7 @@ LARGE_FACE_LIST_LIST_FACES = Operation(
     idempotent=True,
 )
 LARGE_FACE_LIST_TRAIN = Operation(
-    "LargeFaceList_Train", "POST", "/largefacelists/{largeFaceListId}/train", idempotent=False
+    "LargeFaceList_Train", "POST", "/largefacelists/{largeFaceListId}/train", idempotent=True
 )
 LARGE_FACE_LIST_UPDATE = Operation(
     "LargeFaceList_Update", "PATCH", "/largefacelists/{largeFaceListId}", idempotent=True
@@ -119,7 +134,7 @@ PERSON_GROUP_GET_TRAINING_STATUS = Operation(
 )
 PERSON_GROUP_LIST = Operation("PersonGroup_List", "GET", "/persongroups", idempotent=True)
 PERSON_GROUP_TRAIN = Operation(
-    "PersonGroup_Train", "POST", "/persongroups/{personGroupId}/train", idempotent=False
+    "PersonGroup_Train", "POST", "/persongroups/{personGroupId}/train", idempotent=True
 )
 PERSON_GROUP_UPDATE = Operation(
     "PersonGroup_Update", "PATCH", "/persongroups/{personGroupId}", idempotent=True
@@ -204,7 +219,7 @@ LARGE_PERSON_GROUP_TRAIN = Operation(
     "LargePersonGroup_Train",
     "POST",
     "/largepersongroups/{largePersonGroupId}/train",
-    idempotent=False,
+    idempotent=True,
 )
 LARGE_PERSON_GROUP_UPDATE = Operation(
     "LargePersonGroup_Update", "PATCH", "/largepersongroups/{largePersonGroupId}", idempotent=True
