@@ -49,7 +49,9 @@ ATTRIBUTES = (
     "qualityForRecognition",
 )
 _ATTRIBUTE_BY_LOWER = {name.lower(): name for name in ATTRIBUTES}
-_DETECTION_03_ATTRIBUTES = frozenset({"mask", "qualityForRecognition"})
+# Microsoft's "specify a face detection model" page: detection_03 returns blur, headPose and mask
+# (qualityForRecognition depends on the recognition model only).
+_DETECTION_03_ATTRIBUTES = frozenset({"blur", "headPose", "mask", "qualityForRecognition"})
 
 # (name, x, y) as fractions of the face rectangle.
 _LANDMARKS = (
@@ -230,7 +232,8 @@ async def detect(request: web.Request, ctx: Context) -> web.StreamResponse:
         ctx.limits.face_id_ttl_min,
         ctx.limits.face_id_ttl_max,
     )
-    if return_landmarks and detection != "detection_01":
+    # detection_03 returns the 27 landmarks too (live service); only detection_02 has none.
+    if return_landmarks and detection == "detection_02":
         raise bad_argument(f"'returnLandmarks' is not supported by {detection}.")
     wanted = _requested_attributes(request, detection, recognition)
     _, parsed = await read_image(request, ctx)
