@@ -42,6 +42,14 @@ UNKNOWN_ENUM = "Deserializer is not able to find"
 # ------------------------------------------------------------------------------------ fixtures
 
 
+@pytest.fixture(autouse=True)
+def _loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Both SDKs honour proxy variables by default (requests, aiohttp trust_env): keep loopback
+    # traffic on loopback even where a proxy is configured.
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+
+
 @pytest.fixture
 async def sdk(emulator: Emulator) -> AsyncIterator[FaceClient]:
     """The v1.0 SDK's FaceClient on the emulator, closed (its requests session) afterwards."""
@@ -272,6 +280,10 @@ def _find_similar_workflow(client: FaceClient, emulator: Emulator) -> None:
     similar = client.face.find_similar(query, face_ids=list(candidates.values()))
     assert [s.face_id for s in similar] == [candidates["bob"]]
     assert similar[0].persisted_face_id is None
+
+    grouped = client.face.group([*candidates.values(), query])
+    assert [sorted(g) for g in grouped.groups] == [sorted((candidates["bob"], query))]
+    assert sorted(grouped.messy_group) == sorted((candidates["alice"], candidates["carol"]))
 
 
 async def test_v1_face_lists_and_find_similar(sdk: FaceClient, emulator: Emulator) -> None:
