@@ -89,6 +89,7 @@ def wait_for_training(get_status: Callable[[], v1.TrainingStatus], emulator: Emu
         seen.append(str(getattr(status.status, "value", status.status)))
         if status.status in (v1.TrainingStatusType.succeeded, v1.TrainingStatusType.failed):
             return seen
+        # Only this worker thread moves the clock; the emulator's handlers only read it.
         emulator.clock.advance(POLL_STEP)
     raise AssertionError(f"training not finished after {MAX_POLLS} polls: {seen}")
 
