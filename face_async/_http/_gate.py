@@ -18,7 +18,7 @@ import math
 
 from face_async._errors import FaceValidationError
 
-__all__ = ["Gate", "GateRegistry", "request_priority"]
+__all__ = ["Gate", "GateRegistry", "Pool", "request_priority"]
 
 #: Priority of the requests the current task sends: a higher value is admitted first, equal
 #: values in arrival order. Enrollment sets it to a person's remaining chain length.
@@ -27,20 +27,57 @@ request_priority: contextvars.ContextVar[int] = contextvars.ContextVar(
 )
 
 
+class Pool:
+    """Admission to the connection pool, shared by every gate of one transport.
+
+    ``limit``: requests in flight at once over all gates (0: no limit). When a slot frees,
+    the gates with waiters are served in the order of their heads' arrival.
+    """
+
+    __slots__ = ("gates", "in_flight", "limit", "seq")
+
+    def __init__(self, limit: int = 0) -> None:
+        if not isinstance(limit, int) or limit < 0:
+            raise FaceValidationError(f"limit must be >= 0, got {limit!r}", parameter="limit")
+        self.limit = limit
+        self.in_flight = 0
+        #: Arrival order over all gates, so that waiters of different gates stay in order.
+        self.seq = itertools.count()
+        self.gates: list[Gate] = []
+
+    @property
+    def full(self) -> bool:
+        """Whether every slot is taken."""
+        return bool(self.limit) and self.in_flight >= self.limit
+
+    def released(self) -> None:
+        """A slot came back: let the gates with waiters admit, oldest head first."""
+        waiting = [gate for gate in self.gates if gate._waiters]
+        if len(waiting) > 1:
+            waiting.sort(key=lambda gate: gate._waiters[0][:2])
+        for gate in waiting:
+            if self.full:
+                return
+            gate._dispatch()
+
+    def __repr__(self) -> str:
+        return f"Pool(limit={self.limit}, in_flight={self.in_flight}, gates={len(self.gates)})"
+
+
 class Gate:
     """Admission for one (endpoint, credential): rate, 429 pause and pool slots, in one queue.
 
     ``tps``: calls per second (None: no limit; below 1, one call per ``1/tps`` s); bursts
     of up to ``max(1, tps)`` calls, as a token bucket that starts full. ``slots``: requests
-    in flight at once (0: no limit). Use ``await acquire()`` ... ``release()`` around each
-    attempt.
+    in flight at once through this gate (0: no limit); ``pool``: the slots shared with other
+    gates. Use ``await acquire()`` ... ``release()`` around each attempt.
     """
 
     __slots__ = (
         "_burst_window",
         "_interval",
         "_next_free",
-        "_seq",
+        "_pool",
         "_timer",
         "_waiters",
         "in_flight",
@@ -50,7 +87,9 @@ class Gate:
         "tps",
     )
 
-    def __init__(self, tps: float | None = None, *, slots: int = 0) -> None:
+    def __init__(
+        self, tps: float | None = None, *, slots: int = 0, pool: Pool | None = None
+    ) -> None:
         if not isinstance(slots, int) or slots < 0:
             raise FaceValidationError(f"slots must be >= 0, got {slots!r}", parameter="slots")
         self.slots = slots
@@ -66,7 +105,8 @@ class Gate:
         # GCRA: the loop time at which the bucket is next full again ("theoretical arrival").
         self._next_free = 0.0
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._seq = itertools.count()
+        self._pool = pool if pool is not None else Pool()
+        self._pool.gates.append(self)
         self._timer: asyncio.TimerHandle | None = None
         self.set_tps(tps)
 
@@ -96,7 +136,7 @@ class Gate:
             return
         loop = asyncio.get_running_loop()
         ticket: asyncio.Future[None] = loop.create_future()
-        heapq.heappush(self._waiters, (-priority, next(self._seq), ticket))
+        heapq.heappush(self._waiters, (-priority, next(self._pool.seq), ticket))
         self._dispatch()
         try:
             await ticket
@@ -108,8 +148,13 @@ class Gate:
     def release(self) -> None:
         """Give back the slot taken by :meth:`acquire` (call once per acquire)."""
         self.in_flight -= 1
-        if self._waiters:
-            self._dispatch()
+        pool = self._pool
+        pool.in_flight -= 1
+        if len(pool.gates) == 1:
+            if self._waiters:
+                self._dispatch()
+        else:
+            pool.released()
 
     def pause(self, seconds: float) -> None:
         """Hold every caller, queued or yet to come, for ``seconds`` from now (extends only)."""
@@ -126,7 +171,7 @@ class Gate:
             self._timer = None
 
     def _admissible(self) -> bool:
-        if self.slots and self.in_flight >= self.slots:
+        if (self.slots and self.in_flight >= self.slots) or self._pool.full:
             return False
         if not self.pause_until and self.tps is None:
             return True
@@ -141,6 +186,7 @@ class Gate:
 
     def _admit(self) -> None:
         self.in_flight += 1
+        self._pool.in_flight += 1
         if self.tps is not None:
             now = asyncio.get_running_loop().time()
             self._next_free = max(self._next_free, now) + self._interval
@@ -153,7 +199,7 @@ class Gate:
             if ticket.done():  # cancelled while queued
                 heapq.heappop(waiters)
                 continue
-            if self.slots and self.in_flight >= self.slots:
+            if (self.slots and self.in_flight >= self.slots) or self._pool.full:
                 return  # release() dispatches again
             delay = self._delay(loop.time())
             if delay > 0.0:
@@ -185,11 +231,13 @@ class Gate:
 class GateRegistry:
     """Gates keyed by (endpoint base URL, credential fingerprint); one per client family."""
 
-    __slots__ = ("_gates", "slots")
+    __slots__ = ("_gates", "pool", "slots")
 
-    def __init__(self, slots: int = 0) -> None:
-        #: Requests in flight per gate (0: no limit); the transport sets it from its pool.
+    def __init__(self, slots: int = 0, pool_limit: int = 0) -> None:
+        #: Requests in flight per gate (0: no limit): the pool's limit per host.
         self.slots = slots
+        #: Requests in flight over all gates: the pool's total limit.
+        self.pool = Pool(pool_limit)
         self._gates: dict[tuple[str, str], Gate] = {}
 
     def get(self, base_url: str, credential_id: str, tps: float | None) -> Gate:
@@ -200,7 +248,7 @@ class GateRegistry:
         key = (base_url, credential_id)
         gate = self._gates.get(key)
         if gate is None:
-            gate = self._gates[key] = Gate(tps, slots=self.slots)
+            gate = self._gates[key] = Gate(tps, slots=self.slots, pool=self.pool)
         elif tps is not None and tps != gate.tps:
             gate.set_tps(tps)
         return gate

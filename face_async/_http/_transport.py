@@ -152,7 +152,7 @@ class Transport:
             self._traced = bool(self._trace_configs)
         # Admission to the pool happens in the gate, first come first served, so aiohttp's
         # connector (which is not fair) never has to queue a request of ours.
-        self.gates = GateRegistry(slots=min(x for x in (limit, per_host, 1 << 30) if x))
+        self.gates = GateRegistry(slots=per_host, pool_limit=limit)
 
     def __repr__(self) -> str:
         return f"<Transport state={self.state!r} retry={self.retry!r} gates={len(self.gates)}>"

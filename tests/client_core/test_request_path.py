@@ -11,7 +11,9 @@ from aiohttp import web
 
 from face_async._client import AsyncFaceClient
 from face_async._errors import FaceValidationError, ResponseError, error_from_response
-from face_async._retry import RetryPolicy, is_retryable
+from face_async._http import _operations as o
+from face_async._http._decide import Answer, Fail, Retry, decide
+from face_async._http._policy import RetryPolicy
 from face_async.emulator import make_face_image
 
 KEY = "S3CR3T-key-of-the-stub-0123456789"
@@ -69,14 +71,25 @@ async def test_wrong_shaped_200_for_a_list(
     assert "list[" in str(error)
 
 
-async def test_snapshot_take_without_operation_location(
+async def test_snapshot_take_without_operation_location_is_outcome_unknown(
     stub: tuple[str, dict[str, object]],
 ) -> None:
-    stub[1]["handler"] = _answer({"accepted": True}, status=202)
-    error = await _response_error(stub, lambda c: c.snapshots.take("PersonGroup", "g", [PERSON]))
+    # The service accepted the snapshot (202) but said not where: the write happened, what
+    # it made cannot be read, so it is an unknown outcome, never re-sent.
+    from face_async._errors import OutcomeUnknownError
+
+    url, state = stub
+    state["handler"] = _answer({"accepted": True}, status=202)
+    async with AsyncFaceClient(url, key=KEY, retry=FAST) as client:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.snapshots.take("PersonGroup", "g", [PERSON])
+    assert len(state["seen"]) == 1  # type: ignore[arg-type]
+    error = info.value.cause
+    assert isinstance(error, ResponseError)
     assert (error.status, error.request_id) == (202, "rid-7")
     assert "accepted" in error.body_excerpt
     assert "Operation-Location" in str(error)
+    assert info.value.request_id == "rid-7"
 
 
 async def test_snapshot_apply_reads_the_operation_id(
@@ -121,7 +134,10 @@ def test_retry_after_is_read_from_a_body_that_is_not_json(status: int) -> None:
     assert isinstance(error, ResponseError)
     assert (error.status, error.retry_after) == (status, 7.0)
     policy = RetryPolicy(max_server_delay=5.0)
-    assert is_retryable(error, policy) is (status != 429)  # a 429 over the cap is raised
+    answer = Answer(status, {"Retry-After": "7"}, b"<html>slow down</html>")
+    decision = decide(o.PERSON_GROUP_GET, answer, 1, policy)
+    # A 429 over the cap is raised; a 503 is retried after the computed delay.
+    assert isinstance(decision, Fail if status == 429 else Retry)
 
 
 async def test_non_json_429_pauses_the_gate_and_waits_retry_after(

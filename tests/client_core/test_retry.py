@@ -19,7 +19,7 @@ from face_async._errors import (
     RateLimited,
     ServerError,
 )
-from face_async._retry import RetryPolicy, is_retryable, wait_delays
+from face_async._http._policy import RetryPolicy
 from face_async._http._operations import Operation
 from face_async.emulator import Emulator, Fault, Latency, RateLimit, make_face_image
 
@@ -360,87 +360,85 @@ async def test_timeout_is_retried_for_reads_and_ambiguous_for_writes(emulator: E
         await client.aclose()
 
 
-@pytest.mark.parametrize(
-    "timeout", [0.15, aiohttp.ClientTimeout(total=0.15)], ids=["seconds", "ClientTimeout"]
-)
-async def test_timeout_waiting_for_a_pooled_connection_is_not_sent(
-    emulator: Emulator, timeout: float | aiohttp.ClientTimeout
-) -> None:
-    # One connection, held by a slow read: a write that times out in the pool wait never left
-    # the client, so it is a retryable "not sent" timeout, never OutcomeUnknownError.
+async def test_waiting_for_a_pool_slot_spends_no_timeout(emulator: Emulator) -> None:
+    # One connection, held by a slow read: a write queued behind it waits in the gate, where
+    # no timeout runs, and goes out once the slot is free: never a "not sent" timeout, never
+    # OutcomeUnknownError, and sent exactly once.
     emulator.config.latency = {"PersonGroup_Get": Latency.fixed(0.5)}
-    retry = RetryPolicy(max_tries=200, initial_delay=0.01, max_delay=0.02)
-    for policy in (RetryPolicy.never(), retry):
-        emulator.reset()
-        async with AsyncFaceClient(
-            emulator.url, key=emulator.key, max_connections=1, retry=policy
-        ) as client:
-            await client.transport.call(client.endpoint, CREATE_GROUP, ("g",), json={"name": "G"})
-            slow = asyncio.create_task(client.transport.call(client.endpoint, GET_GROUP, ("g",)))
-            await emulator.stats.wait_for(lambda stats: stats.in_flight == 1)
-            call = client.transport.call(
-                client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"}, timeout=timeout
-            )
-            if policy.max_tries == 1:
-                with pytest.raises(FaceTimeoutError) as info:
-                    await call
+    async with AsyncFaceClient(
+        emulator.url, key=emulator.key, max_connections=1, retry=RetryPolicy.never()
+    ) as client:
+        await client.transport.call(client.endpoint, CREATE_GROUP, ("g",), json={"name": "G"})
+        slow = asyncio.create_task(client.transport.call(client.endpoint, GET_GROUP, ("g",)))
+        await emulator.stats.wait_for(lambda stats: stats.in_flight == 1)
+        person = await client.transport.call(
+            client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"}, timeout=0.3
+        )
+        assert isinstance(person, dict)
+        await slow
+        assert client.stats.timeouts == 0
+        assert client.stats.outcome_unknown == 0
+        assert emulator.stats.requests["PersonGroupPerson_Create"] == 1
+        assert emulator.stats.requests["PersonGroup_Get"] == 1
+
+
+async def test_connect_timeout_is_not_sent_and_retried() -> None:
+    # A listener that never accepts: the TCP connect hangs (backlog full), so the attempt
+    # ends in aiohttp's ConnectionTimeoutError within sock_connect: "not sent".
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(8):  # fill the accept backlog so further SYNs go unanswered
+                filler = socket.socket()
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))
+                fillers.append(filler)
+            timeout = aiohttp.ClientTimeout(total=5.0, sock_connect=0.2)
+            async with AsyncFaceClient(
+                f"http://127.0.0.1:{port}", key="k", retry=RetryPolicy.never(), timeout=timeout
+            ) as client:
+                with pytest.raises((FaceTimeoutError, FaceConnectionError)) as info:
+                    await client.transport.call(
+                        client.endpoint, CREATE_PERSON, ("g",), json={"name": "p"}
+                    )
                 assert info.value.request_sent is False
-                assert isinstance(info.value.__cause__, aiohttp.ConnectionTimeoutError)
-                assert emulator.stats.requests["PersonGroupPerson_Create"] == 0
-            else:
-                person = await call  # re-sent until the slow read frees the connection
-                assert isinstance(person, dict)
-                assert emulator.stats.requests["PersonGroupPerson_Create"] == 1
-            await slow
-            assert client.stats.timeouts >= 1
-            assert client.stats.outcome_unknown == 0
-            assert emulator.stats.requests["PersonGroup_Get"] == 1
+                assert client.stats.outcome_unknown == 0
+        finally:
+            for filler in fillers:
+                filler.close()
 
 
-def test_client_timeout_gets_a_connect_bound_below_its_total() -> None:
-    from face_async._transport import _to_client_timeout
+def test_client_timeout_is_validated_and_gets_a_connect_bound() -> None:
+    from face_async._errors import FaceValidationError
+    from face_async._http._transport import CONNECT_TIMEOUT, to_client_timeout
 
-    for total in (0.15, 4.0, 5.0, 7.5, 30.0, 600.0):
+    for total in (0.15, 4.0, 30.0, 600.0):
         for given in (total, aiohttp.ClientTimeout(total=total)):
-            derived = _to_client_timeout(given)
-            assert derived.connect is not None
-            assert derived.sock_connect is not None
-            assert derived.connect < total
-            assert derived.sock_connect <= derived.connect
-            if total > 5.0:  # aiohttp rounds both deadlines up to whole seconds
-                assert derived.connect <= max(total - 2.0, 5.0)
+            derived = to_client_timeout(given)
+            assert derived.total == total
+            assert derived.sock_connect == min(CONNECT_TIMEOUT, total / 2)
     kept = aiohttp.ClientTimeout(total=3.0, connect=1.0, sock_connect=0.5, sock_read=2.0)
-    assert _to_client_timeout(kept) is kept
-    no_total = aiohttp.ClientTimeout(total=None, sock_read=2.0)
-    assert _to_client_timeout(no_total) is no_total
+    assert to_client_timeout(kept) is kept
+    for bad in (0, -1, float("nan"), float("inf"), True, "3"):
+        with pytest.raises(FaceValidationError):
+            to_client_timeout(bad)
+    with pytest.raises(FaceValidationError):
+        to_client_timeout(aiohttp.ClientTimeout(total=5.0, sock_read=-1))
 
 
-# --- the pure parts --------------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf")])
+async def test_a_bad_per_call_timeout_is_refused_before_sending(
+    emulator: Emulator, bad: float
+) -> None:
+    from face_async._errors import FaceValidationError
 
-
-def test_wait_generator_uses_server_delay_unjittered_else_jittered_exponential() -> None:
-    policy = RetryPolicy(initial_delay=0.5, max_delay=2.0, max_server_delay=30.0)
-    gen = wait_delays(policy)
-    gen.send(None)
-    limited = RateLimited(429, None, "Try again in 26 seconds.", retry_after=26.0)
-    assert gen.send(limited) == 26.0
-    server = ServerError(500, None, "x")
-    delays = [gen.send(server) for _ in range(6)]
-    ceilings = [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]
-    assert all(0.0 <= d <= c for d, c in zip(delays, ceilings, strict=True))
-    assert len(set(delays)) > 1  # jittered
-
-
-def test_classification() -> None:
-    policy = RetryPolicy(max_server_delay=10.0)
-    assert is_retryable(RateLimited(429, None, "x", retry_after=5.0), policy)
-    assert is_retryable(RateLimited(429, None, "x"), policy)
-    assert not is_retryable(RateLimited(429, None, "x", retry_after=11.0), policy)
-    assert is_retryable(ServerError(503, None, "x"), policy)
-    assert is_retryable(FaceConnectionError("x", request_sent=False), policy)
-    assert not is_retryable(OutcomeUnknownError("op", ServerError(500, None, "x")), policy)
-    assert not is_retryable(ValueError("x"), policy)
-    assert not is_retryable(asyncio.CancelledError(), policy)
+    async with AsyncFaceClient(emulator.url, key=emulator.key) as client:
+        with pytest.raises(FaceValidationError):
+            await client.person_groups.get("g", timeout=bad)
+    assert sum(emulator.stats.requests.values()) == 0
 
 
 async def test_cancellation_is_never_swallowed_or_retried(emulator: Emulator) -> None:

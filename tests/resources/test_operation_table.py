@@ -13,9 +13,6 @@ SPEC = json.loads((Path(__file__).parents[1] / "fixtures" / "Face.json").read_te
 NON_IDEMPOTENT = {
     "Snapshot_Take",
     "Snapshot_Apply",
-    "PersonGroup_Train",
-    "LargePersonGroup_Train",
-    "LargeFaceList_Train",
     "PersonGroupPerson_Create",
     "LargePersonGroupPerson_Create",
 }

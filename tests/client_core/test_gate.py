@@ -1,0 +1,170 @@
+"""The fair gate: rate, 429 pause and pool slots in one queue (on a real event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from face_async._errors import FaceValidationError
+from face_async._http._gate import Gate, GateRegistry
+
+
+async def _through(gate: Gate, order: list[int], tag: int, priority: int = 0) -> None:
+    await gate.acquire(priority)
+    order.append(tag)
+    gate.release()
+
+
+async def test_pause_holds_every_acquirer_until_it_passes() -> None:
+    gate = Gate()
+    loop = asyncio.get_running_loop()
+    gate.pause(0.15)
+    gate.pause(0.01)  # an earlier deadline never shortens a pause
+    assert gate.pauses == 1
+    started = loop.time()
+    await asyncio.gather(*(_through(gate, [], i) for i in range(5)))
+    assert loop.time() - started >= 0.14
+
+
+async def test_pause_extended_while_waiting_is_honoured() -> None:
+    gate = Gate()
+    loop = asyncio.get_running_loop()
+    gate.pause(0.05)
+    started = loop.time()
+    waiter = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)  # the waiter is queued on the first deadline
+    gate.pause(0.2)
+    await waiter
+    gate.release()
+    assert loop.time() - started >= 0.19
+    assert gate.pauses == 2
+
+
+async def test_a_pause_holds_callers_already_queued_for_the_rate() -> None:
+    # The leak this gate fixes: callers waiting for a token were not held by a 429 pause.
+    gate = Gate(tps=5)
+    loop = asyncio.get_running_loop()
+    for _ in range(5):  # empty the bucket
+        await gate.acquire()
+        gate.release()
+    admitted: list[float] = []
+
+    async def caller() -> None:
+        await gate.acquire()
+        admitted.append(loop.time())
+        gate.release()
+
+    tasks = [asyncio.create_task(caller()) for _ in range(6)]
+    await asyncio.sleep(0)  # all six are queued behind the empty bucket
+    assert gate.waiting == 6
+    paused_at = loop.time()
+    gate.pause(0.5)
+    await asyncio.gather(*tasks)
+    assert min(admitted) >= paused_at + 0.49
+
+
+async def test_tps_limit_spaces_calls() -> None:
+    gate = Gate(tps=20)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(25):  # a burst of 20, then 20 per second
+        await gate.acquire()
+        gate.release()
+    assert loop.time() - started >= 0.2
+
+
+async def test_fractional_tps_is_one_call_per_period() -> None:
+    gate = Gate(tps=1 / 3)  # F0: 20 calls per minute
+    assert gate.tps == pytest.approx(1 / 3)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await gate.acquire()
+    gate.release()
+    assert loop.time() - started < 1.0  # the first call goes at once, not after 3 s
+
+
+async def test_slots_bound_in_flight_and_serve_first_come_first_served() -> None:
+    gate = Gate(slots=2)
+    await gate.acquire()
+    await gate.acquire()
+    order: list[int] = []
+    tasks = [asyncio.create_task(_through(gate, order, i)) for i in range(5)]
+    await asyncio.sleep(0)
+    assert gate.in_flight == 2 and gate.waiting == 5 and order == []
+    gate.release()
+    gate.release()
+    await asyncio.gather(*tasks)
+    assert order == [0, 1, 2, 3, 4]
+    assert gate.in_flight == 0
+
+
+async def test_a_returning_caller_queues_behind_those_waiting() -> None:
+    gate = Gate(slots=1)
+    await gate.acquire()
+    order: list[int] = []
+    waiting = [asyncio.create_task(_through(gate, order, i)) for i in range(3)]
+    await asyncio.sleep(0)
+    gate.release()  # the head (0) is admitted ...
+    again = asyncio.create_task(_through(gate, order, 99))  # ... and we come straight back
+    await asyncio.gather(*waiting, again)
+    assert order == [0, 1, 2, 99]
+
+
+async def test_higher_priority_is_admitted_first_equal_priority_in_order() -> None:
+    gate = Gate(slots=1)
+    await gate.acquire()
+    order: list[int] = []
+    specs = [(0, 0), (1, 5), (2, 0), (3, 5), (4, 9)]
+    tasks = [asyncio.create_task(_through(gate, order, tag, prio)) for tag, prio in specs]
+    await asyncio.sleep(0)
+    gate.release()
+    await asyncio.gather(*tasks)
+    assert order == [4, 1, 3, 0, 2]
+
+
+async def test_a_cancelled_waiter_holds_nothing() -> None:
+    gate = Gate(slots=1)
+    await gate.acquire()
+    cancelled = asyncio.create_task(gate.acquire())
+    order: list[int] = []
+    behind = asyncio.create_task(_through(gate, order, 1))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    gate.release()
+    await behind
+    assert order == [1]
+    assert gate.in_flight == 0
+
+
+async def test_admitted_then_cancelled_gives_the_slot_back() -> None:
+    gate = Gate(slots=1)
+    await gate.acquire()
+    admitted = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)
+    gate.release()  # admits the waiter: its ticket is set ...
+    admitted.cancel()  # ... but it is cancelled before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await admitted
+    assert gate.in_flight == 0
+
+
+def test_bad_settings_are_refused() -> None:
+    for bad in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(FaceValidationError):
+            Gate(tps=bad)
+    with pytest.raises(FaceValidationError):
+        Gate(slots=-1)
+
+
+def test_registry_keys_by_endpoint_and_credential() -> None:
+    registry = GateRegistry(slots=7)
+    a = registry.get("https://a", "key:1", None)
+    assert registry.get("https://a", "key:1", None) is a
+    assert registry.get("https://a", "key:2", None) is not a
+    assert registry.get("https://b", "key:1", None) is not a
+    assert a.slots == 7
+    assert registry.get("https://a", "key:1", 5.0).tps == 5.0  # the latest setting wins
+    assert len(registry) == 3
