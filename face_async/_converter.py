@@ -9,9 +9,9 @@ camelCase renames are derived from the field names, so nothing is reflected per 
   ``_FastStructureGen`` (same renames; one generated function per model with its nested
   models built inline, without the frozen ``__init__``), falling back to
   ``make_dict_structure_fn`` for any class it does not support.
-- Both: ``Enum | str`` via a dict lookup (unknown values stay strings), aware datetimes, list
-  fields that reject a JSON object or string (cattrs would iterate it), and unstructuring
-  with camelCase keys and None fields omitted.
+- Both: ``Enum | str`` via a dict lookup, in any casing (unknown values stay strings), aware
+  datetimes, list fields that reject a JSON object or string (cattrs would iterate it), and
+  unstructuring with camelCase keys and None fields omitted.
 """
 
 import enum
@@ -131,20 +131,26 @@ def _enum_or_str(tp: Any) -> tuple[type[enum.Enum], bool] | None:
 
 
 def _enum_lookup(enum_cls: type[enum.Enum]) -> dict[object, object]:
-    """Value -> member, also under case variants of the value (built once, no cost per call).
+    """Exact value -> member (built once, no cost per call); other casings: ``_enum_fold``."""
+    return {member.value: member for member in enum_cls}
 
-    The documentation pages spell some values differently from the spec and the JSON examples
-    ('NoGlasses' / 'noGlasses', 'headwear' / 'headWear'); either becomes the member.
+
+def _enum_fold(enum_cls: type[enum.Enum]) -> Callable[[str], object]:
+    """The member whose value equals ``value`` ignoring case, else ``value`` itself.
+
+    The live service spells values in other casings than the spec ("notStarted",
+    "goodExposure", "NoGlasses", "low"): every casing of a known value becomes the member.
+    Called only when the exact lookup misses, so exact spellings cost nothing extra.
     """
-    lookup: dict[object, object] = {}
+    folded: dict[str, object] = {}
     for member in enum_cls:
-        value = member.value
-        if isinstance(value, str):
-            for variant in (value.lower(), value.upper(), value[:1].upper() + value[1:]):
-                lookup.setdefault(variant, member)
-    for member in enum_cls:  # exact spellings win over variants
-        lookup[member.value] = member
-    return lookup
+        if isinstance(member.value, str):
+            folded.setdefault(member.value.casefold(), member)
+
+    def fold(value: str) -> object:
+        return folded.get(value.casefold(), value)
+
+    return fold
 
 
 def _is_enum_or_str(tp: Any) -> bool:
@@ -158,16 +164,17 @@ def _enum_or_str_hook(tp: Any) -> Callable[[Any, Any], Any]:
     enum_cls, nullable = found
     # A dict lookup instead of cattrs' union dispatch: known value -> member, else the string.
     members = _enum_lookup(enum_cls)
+    fold = _enum_fold(enum_cls)
     name = enum_cls.__name__
 
     def hook(value: Any, _: Any) -> Any:
         if value.__class__ is str:
-            return members.get(value, value)
+            return members.get(value) or fold(value)
         if value is None and nullable:
             return None
         if isinstance(value, str):  # a str subclass, e.g. an enum member: its plain value
             plain = str.__str__(value)
-            return members.get(plain, plain)
+            return members.get(plain) or fold(plain)
         raise TypeError(f"expected a {name} string, got {type(value).__name__}")
 
     return hook
@@ -374,10 +381,15 @@ class _FastStructureGen:
         type_name = self._bind("t", tp)
         found = _enum_or_str(tp)
         if found is not None:
-            # A plain string: known value -> member, unknown stays the string; anything else
-            # (None, a str subclass, a wrong type) goes to the hook.
+            # A plain string: known value -> member (other casings via the fold, only on a
+            # miss), unknown stays the string; anything else (None, a str subclass, a wrong
+            # type) goes to the hook.
             members = self._bind("m", _enum_lookup(found[0]))
-            return f"{members}.get({v}, {v}) if {v}.__class__ is str else {hook}({v}, {type_name})"
+            fold = self._bind("f", _enum_fold(found[0]))
+            return (
+                f"({members}.get({v}) or {fold}({v})) if {v}.__class__ is str "
+                f"else {hook}({v}, {type_name})"
+            )
         if tp in (str, int, float, bool):
             # The exact type first: the common case costs one comparison.
             fallback = f"{hook}({v}, {type_name})"
@@ -511,7 +523,17 @@ def make_strict_converter() -> cattrs.Converter:
 # --- public functions --------------------------------------------------------------------------
 
 
-_STRUCTURE_ERRORS = (cattrs.BaseValidationError, KeyError, TypeError, ValueError, AttributeError)
+# OverflowError: a float field given an integer beyond float range (the stdlib decoder keeps
+# 10**400 exact); RecursionError: nesting deeper than the interpreter's stack.
+_STRUCTURE_ERRORS = (
+    cattrs.BaseValidationError,
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    OverflowError,
+    RecursionError,
+)
 
 
 def _reason(exc: BaseException) -> str:
@@ -532,15 +554,84 @@ def _type_name(cls: Any) -> str:
     return getattr(cls, "__name__", repr(cls))
 
 
+_WIRE_KEYS: dict[type, dict[str, tuple[str, Any]]] = {}
+
+
+def _wire_keys(cls: type) -> dict[str, tuple[str, Any]]:
+    """casefolded JSON key -> (JSON key, field type) of a model (built once per model)."""
+    keys = _WIRE_KEYS.get(cls)
+    if keys is None:
+        hints = typing.get_type_hints(cls)
+        keys = {
+            camel_case(f.name).casefold(): (camel_case(f.name), hints[f.name])
+            for f in attrs.fields(cls)
+        }
+        _WIRE_KEYS[cls] = keys
+    return keys
+
+
+def _recase(value: Any, tp: Any) -> Any:
+    """``value`` with the JSON keys of the models in ``tp`` respelled as the models spell them.
+
+    The live service has answered in other key casings than the spec ("Status", "CreatedTime"
+    in snapshot operation statuses): a key that matches a field's key ignoring case is read
+    as that field. Used only after a structuring failure, so the common path pays nothing.
+    """
+    args = _union_args(tp)
+    if args is not None:
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) != 1:
+            return value
+        tp = inner[0]
+    if isinstance(value, list) and typing.get_origin(tp) is list:
+        (item_tp,) = typing.get_args(tp) or (Any,)
+        return [_recase(item, item_tp) for item in value]
+    if isinstance(value, dict) and isinstance(tp, type) and attrs.has(tp):
+        keys = _wire_keys(tp)
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            found = keys.get(key.casefold()) if isinstance(key, str) else None
+            if found is None:
+                out.setdefault(key, item)
+            else:
+                out[found[0]] = _recase(item, found[1])
+        return out
+    return value
+
+
+def _structure_recased(
+    hook: Callable[[Any, Any], Any], data: Any, cls: Any, error: BaseException
+) -> Any:
+    """Retry a failed structuring with the keys respelled; raise ``error`` if none changes."""
+    recased = _recase(data, cls)
+    if recased == data:
+        raise error
+    return hook(recased, cls)
+
+
 def structure(data: object, cls: type[T]) -> T:
-    """Structure decoded JSON into ``cls``; raises ConversionError when it does not fit."""
+    """Structure decoded JSON into ``cls``; raises ConversionError when it does not fit.
+
+    JSON keys are matched exactly, then (only if that fails) ignoring case.
+    """
     if not isinstance(data, dict) and attrs.has(cls):
         name = cls.__name__
         raise ConversionError(name, f"expected a JSON object, got {type(data).__name__}")
     try:
-        return converter.structure(data, cls)
+        try:
+            return converter.structure(data, cls)
+        except _STRUCTURE_ERRORS as first:
+            result: T = _structure_recased(converter.structure, data, cls, first)
+            return result
     except _STRUCTURE_ERRORS as exc:
         raise ConversionError(_type_name(cls), _reason(exc)) from exc
+
+
+def _structure_item(hook: Callable[[Any, Any], Any], item: Any, cls: Any) -> Any:
+    try:
+        return hook(item, cls)
+    except _STRUCTURE_ERRORS as first:
+        return _structure_recased(hook, item, cls, first)
 
 
 def structure_list(data: object, cls: type[T], *, consume: bool = False) -> list[T]:
@@ -548,6 +639,7 @@ def structure_list(data: object, cls: type[T], *, consume: bool = False) -> list
 
     ``consume=True`` is for a caller that owns ``data`` and drops it afterwards (the transport,
     with a body it just decoded): each item is released from ``data`` once structured.
+    JSON keys are matched exactly, then (only for an item that fails) ignoring case.
     """
     name = _type_name(cls)
     if not isinstance(data, list):
@@ -562,7 +654,10 @@ def structure_list(data: object, cls: type[T], *, consume: bool = False) -> list
         index = 0
         try:
             for index in range(len(data)):
-                append(hook(data[index], cls))
+                try:
+                    append(hook(data[index], cls))
+                except _STRUCTURE_ERRORS as first:
+                    append(_structure_recased(hook, data[index], cls, first))
                 data[index] = None
         except _STRUCTURE_ERRORS as exc:
             raise ConversionError(f"list[{name}]", f"item {index}: {_reason(exc)}") from exc
@@ -571,13 +666,14 @@ def structure_list(data: object, cls: type[T], *, consume: bool = False) -> list
         return [hook(item, cls) for item in data]
     except _STRUCTURE_ERRORS:
         pass
-    # Error path only: find the first failing item to say which one it was.
+    # Other key casings, or an error: item by item, to say which item failed.
+    items: list[T] = []
     for index, item in enumerate(data):
         try:
-            hook(item, cls)
+            items.append(_structure_item(hook, item, cls))
         except _STRUCTURE_ERRORS as exc:
             raise ConversionError(f"list[{name}]", f"item {index}: {_reason(exc)}") from exc
-    raise ConversionError(f"list[{name}]", "inconsistent structuring failure")  # pragma: no cover
+    return items
 
 
 def unstructure(obj: object) -> object:
@@ -595,6 +691,8 @@ def loads(raw: bytes) -> object:
         return json.loads(raw)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ConversionError("JSON", str(exc)[:300]) from exc
+    except RecursionError:  # the stdlib decoder on a deeply nested body (orjson caps depth)
+        raise ConversionError("JSON", "nested too deeply") from None
 
 
 def dumps(obj: object) -> bytes:

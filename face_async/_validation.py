@@ -71,7 +71,11 @@ _ATTRIBUTES_BY_DETECTION_MODEL: dict[str, frozenset[str]] = {
     "detection_03": frozenset({"mask", "qualityForRecognition"}),
 }
 _NO_QUALITY_RECOGNITION_MODELS = frozenset({"recognition_01", "recognition_02"})
-_NO_LANDMARKS_DETECTION_MODELS = frozenset({"detection_02", "detection_03"})
+# detection_03 returns the 27 landmarks (the live service and the "specify a detection model"
+# page agree; the Detect reference page says otherwise).
+_NO_LANDMARKS_DETECTION_MODELS = frozenset({"detection_02"})
+# The service reads attribute names in any casing (the .NET SDK sends "Mask").
+_ATTRIBUTE_BY_FOLDED = {name.casefold(): name for name in FACE_ATTRIBUTES}
 
 TargetFace = FaceRectangle | tuple[int, int, int, int]
 
@@ -236,16 +240,18 @@ def detection_model(value: object, parameter: str = "detection_model") -> str:
 
 
 def check_face_attributes(values: object, parameter: str = "return_face_attributes") -> list[str]:
-    """Face attribute names (FaceAttributeType members or str), without duplicates."""
+    """Face attribute names (FaceAttributeType members or str, in any casing) spelled as the
+    documentation spells them, without duplicates."""
     if isinstance(values, str | enum.Enum):
         values = [values]
     if not isinstance(values, Iterable):
         _fail(parameter, "expected a list of attribute names")
     names: list[str] = []
     for value in values:
-        name = enum_value(value, parameter)
-        if name not in FACE_ATTRIBUTES:
-            _fail(parameter, f"unknown attribute {name!r}; known: {', '.join(FACE_ATTRIBUTES)}")
+        given = enum_value(value, parameter)
+        name = _ATTRIBUTE_BY_FOLDED.get(given.casefold())
+        if name is None:
+            _fail(parameter, f"unknown attribute {given!r}; known: {', '.join(FACE_ATTRIBUTES)}")
         if name not in names:
             names.append(name)
     return names

@@ -97,11 +97,15 @@ def test_face_attributes_accept_enum_and_str_once() -> None:
         v.check_face_attributes(["beauty"])
 
 
+def test_face_attributes_in_any_casing_are_sent_as_documented() -> None:
+    # The .NET SDK sends "Mask"; the live service accepts it.
+    assert v.check_face_attributes(["Mask", "HEADPOSE", "headPose"]) == ["mask", "headPose"]
+
+
 @pytest.mark.parametrize(
     ("detection", "recognition", "landmarks", "attributes", "refused"),
     [
         ("detection_02", "recognition_04", True, [], "return_face_landmarks"),
-        ("detection_03", "recognition_04", True, [], "return_face_landmarks"),
         ("detection_02", "recognition_04", False, ["mask"], "return_face_attributes"),
         ("detection_03", "recognition_04", False, ["age"], "return_face_attributes"),
         ("detection_01", "recognition_04", False, ["mask"], "return_face_attributes"),
@@ -123,6 +127,11 @@ def test_detect_option_combinations_allowed() -> None:
     v.check_detect_options(
         detection="detection_03", recognition="recognition_04", return_face_landmarks=False,
         attributes=["mask", "qualityForRecognition"],
+    )  # fmt: skip
+    # detection_03 returns the 27 landmarks (recorded from the live service).
+    v.check_detect_options(
+        detection="detection_03", recognition="recognition_04", return_face_landmarks=True,
+        attributes=["mask"],
     )  # fmt: skip
     v.check_detect_options(
         detection="detection_01", recognition="recognition_01", return_face_landmarks=True,
