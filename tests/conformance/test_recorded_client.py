@@ -214,6 +214,7 @@ def _snapshot(action: str) -> Call:
 
 
 PG, LPG = _container("person_groups"), _container("large_person_groups")
+LFL = _container("large_face_lists")
 LPGP = _persons("large_person_group_persons")
 PGP = _persons("person_group_persons")
 CALLS: dict[str, Call] = {
@@ -244,6 +245,9 @@ CALLS: dict[str, Call] = {
     "FaceList_Get": _face_list("get"),
     "FaceList_Delete": _face_list("delete"),
     "FaceList_AddFaceFromStream": _face_list("add_face"),
+    "LargeFaceList_Delete": LFL("delete"),
+    "LargeFaceList_Train": LFL("train"),
+    "LargeFaceList_GetTrainingStatus": LFL("training"),
     "Snapshot_Take": _snapshot("take"),
     "Snapshot_Apply": _snapshot("apply"),
     "Snapshot_Delete": _snapshot("delete"),
