@@ -81,17 +81,20 @@ async def in_thread(work: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(work, *args)
 
 
-def wait_for_training(get_status: Callable[[], v1.TrainingStatus], emulator: Emulator) -> list[str]:
-    """Poll a training status until it is final; returns the statuses seen, in order."""
+def wait_until_final(get_status: Callable[[], Any], emulator: Emulator) -> list[str]:
+    """Poll a training or operation status until it is final; returns the statuses seen.
+
+    A status the SDK's enum does not spell stays a plain string (msrest), hence the str().
+    """
     seen: list[str] = []
     for _ in range(MAX_POLLS):
-        status = get_status()
-        seen.append(str(getattr(status.status, "value", status.status)))
-        if status.status in (v1.TrainingStatusType.succeeded, v1.TrainingStatusType.failed):
+        status = get_status().status
+        seen.append(str(getattr(status, "value", status)))
+        if seen[-1] in ("succeeded", "failed"):
             return seen
         # Only this worker thread moves the clock; the emulator's handlers only read it.
         emulator.clock.advance(POLL_STEP)
-    raise AssertionError(f"training not finished after {MAX_POLLS} polls: {seen}")
+    raise AssertionError(f"not final after {MAX_POLLS} polls: {seen}")
 
 
 def api_error(call: Callable[[], object]) -> tuple[int, str, str]:
@@ -138,7 +141,7 @@ def _person_group_workflow(client: FaceClient, emulator: Emulator) -> None:
     assert {p.name: p.person_id for p in listed} == enrolled
 
     groups.train("friends")
-    seen = wait_for_training(lambda: groups.get_training_status("friends"), emulator)
+    seen = wait_until_final(lambda: groups.get_training_status("friends"), emulator)
     assert seen[-1] == "succeeded", seen
     status = groups.get_training_status("friends")
     assert status.last_successful_training is not None
@@ -212,7 +215,7 @@ def _large_person_group_workflow(client: FaceClient, emulator: Emulator) -> None
     }
     assert persons.get("staff", created[0]).persisted_face_ids == [face_of["dora"]]
     groups.train("staff")
-    seen = wait_for_training(lambda: groups.get_training_status("staff"), emulator)
+    seen = wait_until_final(lambda: groups.get_training_status("staff"), emulator)
     assert seen[-1] == "succeeded", seen
 
     query = client.face.detect_with_stream(
@@ -256,7 +259,7 @@ def _find_similar_workflow(client: FaceClient, emulator: Emulator) -> None:
     rest = large.list_faces("many", start=first[-1].persisted_face_id, top=2)
     assert [f.persisted_face_id for f in [*first, *rest]] == sorted(in_large.values())
     large.train("many")
-    seen = wait_for_training(lambda: large.get_training_status("many"), emulator)
+    seen = wait_until_final(lambda: large.get_training_status("many"), emulator)
     assert seen[-1] == "succeeded", seen
 
     def detect(identity: str) -> str:
@@ -289,6 +292,51 @@ def _find_similar_workflow(client: FaceClient, emulator: Emulator) -> None:
 
 async def test_v1_face_lists_and_find_similar(sdk: FaceClient, emulator: Emulator) -> None:
     await in_thread(_find_similar_workflow, sdk, emulator)
+
+
+# ------------------------------------------------------- v1.0 SDK: snapshot take and apply
+
+
+def _operation_id(response: Any) -> str:
+    # As Microsoft's snapshot sample does: the id is the last segment of Operation-Location.
+    return str(response.headers["Operation-Location"]).rstrip("/").rsplit("/", 1)[-1]
+
+
+def _snapshot_workflow(client: FaceClient, emulator: Emulator) -> None:
+    client.person_group.create("source", name="Source", user_data="copied")
+    person_id = client.person_group_person.create("source", name="lena").person_id
+    client.person_group_person.add_face_from_stream("source", person_id, image("lena"))
+    scope = [str(uuid.uuid4())]
+
+    taken = client.snapshot.take("PersonGroup", "source", scope, user_data="nightly", raw=True)
+    take_id = _operation_id(taken.response)
+    seen = wait_until_final(lambda: client.snapshot.get_operation_status(take_id), emulator)
+    assert seen[-1] == "succeeded", seen
+    operation = client.snapshot.get_operation_status(take_id)
+    snapshot_id = operation.resource_location.rstrip("/").rsplit("/", 1)[-1]
+    snapshot = client.snapshot.get(snapshot_id)
+    assert (snapshot.id, snapshot.type, snapshot.user_data) == (
+        snapshot_id,
+        v1.SnapshotObjectType.person_group,
+        "nightly",
+    )
+    assert snapshot.apply_scope == scope
+    assert [s.id for s in client.snapshot.list(type="PersonGroup")] == [snapshot_id]
+
+    applied = client.snapshot.apply(snapshot_id, "copy", raw=True)
+    apply_id = _operation_id(applied.response)
+    seen = wait_until_final(lambda: client.snapshot.get_operation_status(apply_id), emulator)
+    assert seen[-1] == "succeeded", seen
+    location = client.snapshot.get_operation_status(apply_id).resource_location
+    assert location.rstrip("/").rsplit("/", 1)[-1] == "copy"
+    copy = client.person_group.get("copy")
+    assert (copy.name, copy.user_data) == ("Source", "copied")
+    [person] = client.person_group_person.list("copy")
+    assert (person.person_id, person.name, len(person.persisted_face_ids)) == (person_id, "lena", 1)
+
+
+async def test_v1_snapshot_take_and_apply(sdk: FaceClient, emulator: Emulator) -> None:
+    await in_thread(_snapshot_workflow, sdk, emulator)
 
 
 # ------------------------------------------------------------------------ v1.0 SDK: detect
