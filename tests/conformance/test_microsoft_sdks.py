@@ -25,6 +25,7 @@ from azure.ai.vision.face import models as vision_models
 from azure.cognitiveservices.vision.face import FaceClient
 from azure.cognitiveservices.vision.face import models as v1
 from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import ClientAuthenticationError, ResourceNotFoundError
 from msrest.authentication import CognitiveServicesCredentials
 
 from face_async.emulator import Emulator, make_face_image
@@ -726,3 +727,20 @@ async def test_vision_face_aio_detect_level_spellings(emulator: Emulator) -> Non
     # A str Enum member equals only its own spelling: what a user's `== BlurLevel.LOW` sees.
     assert attributes.blur.blur_level in set(vision_models.BlurLevel)
     assert attributes.quality_for_recognition in set(vision_models.QualityForRecognition)
+
+
+async def test_vision_face_aio_errors(emulator: Emulator) -> None:
+    async with vision_aio.FaceAdministrationClient(
+        endpoint=emulator.url, credential=AzureKeyCredential(emulator.key)
+    ) as admin:
+        with pytest.raises(ResourceNotFoundError) as missing:
+            await admin.large_person_group.get("missing")
+    assert missing.value.status_code == 404
+    assert missing.value.error is not None
+    assert missing.value.error.code == "LargePersonGroupNotFound"
+    async with vision_aio.FaceAdministrationClient(
+        endpoint=emulator.url, credential=AzureKeyCredential("not-the-key")
+    ) as stranger:
+        with pytest.raises(ClientAuthenticationError) as denied:
+            await stranger.large_person_group.get("missing")
+    assert denied.value.status_code == 401
