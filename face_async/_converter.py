@@ -272,6 +272,10 @@ def _list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
 _BUILDERS: dict[type, type] = {}
 
 
+def _builder_repr(self: object) -> str:
+    return f"<{type(self).__name__} being built>"
+
+
 def _builder(cls: type) -> type:
     """A private subclass of the slotted model ``cls`` in which generated hooks fill new instances.
 
@@ -291,6 +295,9 @@ def _builder(cls: type) -> type:
             "__init__": object.__init__,
             "__setattr__": object.__setattr__,
             "__delattr__": object.__delattr__,
+            # A half-built instance can sit in a frame's locals when a field fails: its repr
+            # must not read the fields (tracebacks with capture_locals=True repr every local).
+            "__repr__": _builder_repr,
             "__module__": __name__,
         }
         builder = type(f"_{cls.__name__}Builder", (cls,), namespace)

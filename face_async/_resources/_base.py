@@ -13,6 +13,7 @@ import face_async._validation as v
 from face_async._errors import (
     FaceTimeoutError,
     FaceValidationError,
+    ResponseError,
     TrainingFailed,
     TrainingTimeout,
 )
@@ -213,7 +214,16 @@ class Resource:
                 yield item
             if len(page) < page_size:
                 return
-            cursor = key(page[-1])
+            following = key(page[-1])
+            if not following or following == cursor:
+                # A server that ignores ``start`` (or a full page ending in an empty id) would
+                # page forever; say so instead.
+                raise ResponseError(
+                    200,
+                    "",
+                    reason=f"{op.operation_id}: paging did not advance past start={cursor!r}",
+                )
+            cursor = following
 
     def _add_face(
         self,
