@@ -157,6 +157,14 @@ def _face_list(action: str) -> Call:
     return call
 
 
+def _list_faces(client: AsyncFaceClient, rec: Recording) -> Awaitable[object]:
+    q = rec.request.query
+    top = q.get("top")
+    return client.large_face_lists.list_faces(
+        _segments(rec)[1], start=q.get("start"), top=None if top is None else int(top)
+    )
+
+
 def _identify(client: AsyncFaceClient, rec: Recording) -> Awaitable[object]:
     body = _body(rec)
     return client.face.identify(
@@ -245,6 +253,8 @@ CALLS: dict[str, Call] = {
     "FaceList_Get": _face_list("get"),
     "FaceList_Delete": _face_list("delete"),
     "FaceList_AddFaceFromStream": _face_list("add_face"),
+    "LargeFaceList_Get": LFL("get"),
+    "LargeFaceList_ListFaces": _list_faces,
     "LargeFaceList_Delete": LFL("delete"),
     "LargeFaceList_Train": LFL("train"),
     "LargeFaceList_GetTrainingStatus": LFL("training"),
@@ -469,6 +479,8 @@ def _categories(rec: Recording) -> set[str]:
             found.add(f"person {action.lower()}")
     if op.endswith("AddFaceFromStream") or op.endswith("PersonGroupPerson_GetFace"):
         found.add("face add/get")
+    if op == "LargeFaceList_ListFaces":
+        found.add("face list")
     if op.endswith("_GetTrainingStatus") and rec.response.status == 200:
         found.add(f"training {rec.response.json()['status'].casefold()}")
     if op == "Snapshot_GetOperationStatus" and rec.response.status == 200:
@@ -484,7 +496,7 @@ REQUIRED = {
     "identify person group": 1, "identify large person group": 1,
     "verify face to face": 1, "verify face to person": 1,
     "find similar in face ids": 1, "find similar in a list": 1,
-    "group create": 2, "group get": 2, "person create": 1, "person get": 1, "face add/get": 2,
+    "group create": 2, "group get": 2, "person create": 1, "person get": 1, "face add/get": 2, "face list": 1,
     "training running": 2, "training succeeded": 2,
     "operation notstarted": 2, "operation running": 2, "operation succeeded": 2,
     "404": 1, "429": 1,
