@@ -33,11 +33,10 @@ response into one of the classes above and never raises itself.
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import time
 from collections.abc import Mapping
-
-from ._converter import loads
 
 __all__ = [
     "APIError",
@@ -441,8 +440,10 @@ def error_from_response(
         )
     retry_after = parse_retry_after(_header(headers, "Retry-After"))
     try:
-        document = loads(body)
-    except ValueError:  # ConversionError: not JSON
+        # The standard library, not the converter: errors are rare, and this module stays
+        # free of the converter (the converter may fail, errors must not).
+        document = json.loads(body) if body.strip() else None
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested too deeply
         document = None
     inner = document.get("error", document) if isinstance(document, dict) else None
     code = inner.get("code") if isinstance(inner, dict) else None
