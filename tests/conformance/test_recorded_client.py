@@ -29,8 +29,23 @@ from recordings import Recording, ids, load_recordings
 from face_async import (
     APIError,
     AsyncFaceClient,
+    DetectedFace,
+    ExposureLevel,
+    FaceAttributes,
+    GlassesType,
+    MaskType,
+    NoiseLevel,
+    OperationStatus,
+    OperationStatusType,
     PersonGroupNotFound,
     RateLimited,
+)
+from face_async._converter import (
+    ConversionError,
+    converter,
+    make_strict_converter,
+    structure,
+    structure_list,
 )
 
 RECORDINGS = load_recordings()
@@ -497,7 +512,8 @@ REQUIRED = {
     "identify person group": 1, "identify large person group": 1,
     "verify face to face": 1, "verify face to person": 1,
     "find similar in face ids": 1, "find similar in a list": 1,
-    "group create": 2, "group get": 2, "person create": 1, "person get": 1, "face add/get": 2, "face list": 1,
+    "group create": 2, "group get": 2, "person create": 1, "person get": 1,
+    "face add/get": 2, "face list": 1,
     "training running": 2, "training succeeded": 2,
     "operation notstarted": 2, "operation running": 2, "operation succeeded": 2,
     "404": 1, "429": 1,
@@ -522,3 +538,49 @@ def test_every_recording_has_a_call_and_a_source() -> None:
         assert rec.source.commit is not None
         assert re.fullmatch(r"[0-9a-f]{40}", rec.source.commit)
         assert rec.file.stem.split("_", 1)[1] == rec.operation_id
+
+
+# --- the converter rules the recordings call for -----------------------------------------------
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["production", "strict"])
+def test_enum_values_in_any_casing_become_members(strict: bool) -> None:
+    conv = make_strict_converter() if strict else converter
+    for value, member in [
+        ("notStarted", OperationStatusType.NOTSTARTED),
+        ("NOTSTARTED", OperationStatusType.NOTSTARTED),
+        ("notstarted", OperationStatusType.NOTSTARTED),
+    ]:
+        status = conv.structure(
+            {"status": value, "createdTime": "2019-06-27T21:22:55.3043353Z"}, OperationStatus
+        )
+        assert status.status is member
+    attributes = conv.structure(
+        {"glasses": "ReadingGlasses", "exposure": {"exposureLevel": "goodExposure", "value": 0.3},
+         "noise": {"noiseLevel": "medium", "value": 0.4}, "mask": {"type": "NOMASK"}},
+        FaceAttributes,
+    )  # fmt: skip
+    assert attributes.glasses is GlassesType.READING_GLASSES
+    assert attributes.exposure is not None
+    assert attributes.exposure.exposure_level is ExposureLevel.GOOD_EXPOSURE
+    assert attributes.noise is not None
+    assert attributes.noise.noise_level is NoiseLevel.MEDIUM
+    assert attributes.mask is not None
+    assert attributes.mask.type is MaskType.NO_MASK
+    unknown = conv.structure({"glasses": "monocle"}, FaceAttributes)
+    assert unknown.glasses == "monocle"
+    assert not isinstance(unknown.glasses, enum.Enum)
+
+
+def test_json_keys_in_other_casings_are_read_after_an_exact_miss() -> None:
+    faces = structure_list(
+        [{"FaceId": "f0957113-5ce4-435b-a715-2f2ea5384f41",
+          "FaceRectangle": {"Top": 1, "Left": 2, "Width": 3, "Height": 4},
+          "FaceAttributes": {"Glasses": "NoGlasses"}}],
+        DetectedFace, consume=True,
+    )  # fmt: skip
+    assert faces[0].face_rectangle.width == 3
+    assert faces[0].face_attributes is not None
+    assert faces[0].face_attributes.glasses is GlassesType.NO_GLASSES
+    with pytest.raises(ConversionError, match="status"):
+        structure({"createdTime": "2019-06-27T21:22:55Z"}, OperationStatus)
