@@ -14,10 +14,12 @@ Scenarios (``--only`` picks a subset):
 - ``scale``: 1k/10k/100k faces through ``enroll()``: wall time and peak RSS.
 - ``faults``: enrollment while the emulator drops connections after committing and answers
   5xx: duplicated and lost faces per client.
+- ``fairness``: 200 tasks looping on one endpoint at the default pool size, face-async against
+  raw aiohttp with the same pool: completed calls per task and the worst wait against the mean.
 """
 
 from __future__ import annotations
 
-SCENARIOS = ("overhead", "parse", "makespan", "scale", "faults")
+SCENARIOS = ("overhead", "parse", "makespan", "scale", "faults", "fairness")
 
 __all__ = ["SCENARIOS"]

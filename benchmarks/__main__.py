@@ -21,6 +21,7 @@ from benchmarks import (
     SCENARIOS,
     _harness,
     _peers,
+    fairness,
     faults,
     makespan,
     overhead,
@@ -29,9 +30,9 @@ from benchmarks import (
     scale,
 )
 
-# Full mode is sized for about 12-13 minutes on 2 cores (benchmarks/README.md): overhead ~2 min,
+# Full mode is sized for about 15 minutes on 2 cores (benchmarks/README.md): overhead ~2 min,
 # parse ~0.5 min, makespan ~6.5 min (bound by the emulator's latency and TPS), scale ~3.5 min,
-# faults ~0.5 min.
+# faults ~0.5 min, fairness ~2.5 min (6 runs of 20 s each plus start-up).
 FULL: dict[str, dict[str, Any]] = {
     "overhead": {
         "calls": 5000,
@@ -75,6 +76,16 @@ FULL: dict[str, dict[str, Any]] = {
         "clients": [*makespan.CLIENTS, makespan.PER_PERSON_RETRY],
         "bound_s": 120,
     },
+    "fairness": {
+        "tasks": 200,
+        "duration_s": 20.0,
+        "latency_s": 0.02,
+        "limit": 100,
+        "limit_per_host": 64,
+        "runs": 3,
+        "clients": list(fairness.CLIENTS),
+        "grace_s": 60.0,
+    },
 }
 
 SMOKE: dict[str, dict[str, Any]] = {
@@ -113,6 +124,7 @@ SMOKE: dict[str, dict[str, Any]] = {
         "runs": 1,
         "bound_s": 60,
     },
+    "fairness": {**FULL["fairness"], "duration_s": 2.0, "runs": 1, "grace_s": 30.0},
 }
 
 RUNNERS = {
@@ -121,6 +133,7 @@ RUNNERS = {
     "makespan": makespan.run,
     "scale": scale.run,
     "faults": faults.run,
+    "fairness": fairness.run,
 }
 
 

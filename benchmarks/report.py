@@ -22,6 +22,10 @@ TARGETS = {
     # largest size: CPU per face within 25%, peak RSS within 25%.
     "scale_cpu_growth": 1.25,
     "scale_rss_growth": 1.25,
+    # 200 looping tasks, worst run: every task served, completed calls within 2x, worst wait
+    # within 5x the mean.
+    "fairness_completed_ratio": 2.0,
+    "fairness_wait_ratio": 5.0,
 }
 
 
@@ -51,6 +55,37 @@ def _peer_cells(
 
 def _dup_lost(row: dict[str, Any]) -> str:
     return f"dup {fmt_num(_med(row['duplicated']), 0)}, lost {fmt_num(_med(row['lost']), 0)}"
+
+
+def _fairness_cell(row: dict[str, Any]) -> str:
+    starved = row.get("starved_runs", 0)
+    return (
+        f"min completed {fmt_summary(row['completed_min'], 0)}, max/min "
+        f"{fmt_summary(row['completed_max_over_min'], 2, 'x')}"
+        + (f" ({starved} run(s) with a task never served)" if starved else "")
+        + f", worst wait {fmt_summary(row['wait_max_over_mean'], 1, 'x')} mean, "
+        f"timeouts {fmt_summary(row['timeouts'], 0)}"
+    )
+
+
+def _fairness_verdict(row: dict[str, Any]) -> str:
+    """Judged on the worst run: a guarantee that holds at the median only is no guarantee."""
+    runs = row.get("runs") or []
+    if not runs:
+        return "n/a"
+    served = all(r["completed_min"] > 0 for r in runs)
+    spread = max((r["completed_max_over_min"] or float("inf")) for r in runs)
+    waits = max((r["wait_max_over_mean"] or float("inf")) for r in runs)
+    missed = [
+        what
+        for what, ok in (
+            ("a task never served", served),
+            ("completed spread", spread <= TARGETS["fairness_completed_ratio"]),
+            ("worst wait", waits <= TARGETS["fairness_wait_ratio"]),
+        )
+        if not ok
+    ]
+    return "met" if not missed else f"**missed** ({', '.join(missed)})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,6 +185,18 @@ def targets_table(results: dict[str, Any]) -> list[str]:
             f"{fmt_num(_med(fa['faults_injected']), 0)} faults): 0 duplicated, 0 lost "
             f"| {_dup_lost(fa)} "
             f"| {'met' if clean and worst == 0 else '**missed**'} | {peers} |"
+        )
+    fair = results.get("fairness")
+    if fair and "face-async" in fair.get("clients", {}):
+        fa = fair["clients"]["face-async"]
+        peers = _peer_cells(
+            fair["clients"], lambda row: f"{_fairness_cell(row)}: {_fairness_verdict(row)}"
+        )
+        lines.append(
+            f"| fairness, {fair['config']['tasks']} looping tasks: every task served (min "
+            f"completed > 0), max/min completed ≤ {TARGETS['fairness_completed_ratio']:g}, "
+            f"worst wait ≤ {TARGETS['fairness_wait_ratio']:g}x mean "
+            f"| {_fairness_cell(fa)} | {_fairness_verdict(fa)} | {peers} |"
         )
     scl = results.get("scale")
     if scl and scl.get("sizes"):
@@ -348,6 +395,58 @@ def faults_table(flt: dict[str, Any]) -> list[str]:
     ]
 
 
+def fairness_table(fair: dict[str, Any]) -> list[str]:
+    cfg = fair["config"]
+    rows = [
+        [
+            row["label"],
+            fmt_summary(row["calls_per_s"], 0),
+            fmt_summary(row["completed_min"], 0),
+            fmt_summary(row["completed_max"], 0),
+            fmt_summary(row["completed_max_over_min"], 2, "x")
+            + (f"; {row['starved_runs']} run(s): ∞" if row.get("starved_runs") else ""),
+            fmt_summary(row["tasks_at_most_one"], 0),
+            fmt_summary(row["wait_mean_ms"], 0),
+            fmt_summary(row["wait_p99_ms"], 0),
+            fmt_summary(row["wait_max_ms"], 0),
+            fmt_summary(row["wait_max_over_mean"], 1, "x"),
+            ", ".join(f"{k}: {v}" for k, v in row["errors"].items()) or "0",
+            f"{fmt_summary(row['timeouts'], 0)} / {fmt_summary(row['retries'], 0)}",
+            fmt_summary(row["emulator_max_in_flight"], 0),
+            _fairness_verdict(row),
+        ]
+        for row in fair.get("clients", {}).values()
+    ]
+    header = [
+        "client",
+        "calls / s",
+        "completed / task, min",
+        "max",
+        "max / min",
+        "tasks ≤ 1 call",
+        "wait mean ms",
+        "p99 ms",
+        "max ms",
+        "max / mean",
+        "errors",
+        "timeouts / retries",
+        "emulator max in flight",
+        "target",
+    ]
+    return [
+        f"{cfg['tasks']} asyncio tasks, each looping on GET of one person group for "
+        f"{cfg['duration_s']:g} s (a call started before the end runs to its end), "
+        f"{cfg['latency_s'] * 1000:.0f} ms added by the emulator to every group GET; both "
+        f"clients with the same pool ({cfg['limit']} connections, {cfg['limit_per_host']} per "
+        f"host), each in its own process, {cfg['runs']} interleaved runs. Wait = a call's "
+        "latency as its caller sees it, queueing for a connection included. The target "
+        f"(every task served, max/min completed ≤ {TARGETS['fairness_completed_ratio']:g}, "
+        f"worst wait ≤ {TARGETS['fairness_wait_ratio']:g}x mean) is judged on the worst run.",
+        "",
+        *_table(header, rows, fair.get("na"), fair.get("clients", {})),
+    ]
+
+
 def scale_table(scl: dict[str, Any]) -> list[str]:
     cfg = scl["config"]
     rows = [
@@ -460,6 +559,8 @@ def render_markdown(results: dict[str, Any], plots: list[str]) -> str:
         out += ["## 4. Scale", "", *scale_table(results["scale"]), ""]
     if results.get("faults"):
         out += ["## 5. Exactly once under faults", "", *faults_table(results["faults"]), ""]
+    if results.get("fairness"):
+        out += ["## 6. Fairness under pool pressure", "", *fairness_table(results["fairness"]), ""]
     profiles = _profiles(results)
     if profiles:
         out += [
@@ -626,6 +727,29 @@ def _plot_faults(ax: Any, flt: dict[str, Any]) -> None:
     ax.legend(fontsize=7, loc="lower right")
 
 
+def _plot_fairness(ax: Any, fair: dict[str, Any]) -> None:
+    # Completed calls per task, sorted, from each client's first run: a flat line is fair.
+    for name, row in fair.get("clients", {}).items():
+        runs = row.get("runs") or []
+        if not runs:
+            continue
+        counts = runs[0]["completed_sorted"]
+        ratio = runs[0].get("wait_max_over_mean")
+        ratio_text = "n/a" if ratio is None else f"{ratio:.1f}x"
+        ax.plot(
+            range(1, len(counts) + 1),
+            [max(c, 0.5) for c in counts],  # a task with 0 calls drawn at 0.5 on the log axis
+            drawstyle="steps-mid",
+            color="#1f77b4" if name == "face-async" else "#999999",
+            label=f"{'raw ' if name == 'aiohttp' else ''}{name}: worst wait {ratio_text} mean",
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel(f"task (sorted by completed calls), of {fair['config']['tasks']}")
+    ax.set_ylabel("completed calls (log)")
+    ax.set_title(f"6. fairness: {fair['config']['duration_s']:g} s of looping GETs (run 1)")
+    ax.legend(fontsize=7, loc="center left")
+
+
 def _verdict_panel(ax: Any, results: dict[str, Any]) -> None:
     import textwrap
 
@@ -656,6 +780,7 @@ def render_plots(results: dict[str, Any], out_dir: Path) -> list[str]:
         ("makespan.png", "makespan", _plot_makespan),
         ("scale.png", "scale", _plot_scale),
         ("faults.png", "faults", _plot_faults),
+        ("fairness.png", "fairness", _plot_fairness),
     ]
     written = []
     present = [(f, k, fn) for f, k, fn in panels if results.get(k)]
@@ -668,7 +793,9 @@ def render_plots(results: dict[str, Any], out_dir: Path) -> list[str]:
         written.append(filename)
     if present:
         cols = 2 if len(present) <= 4 else 3
-        fig, axes = plt.subplots(2, cols, figsize=(7 * cols, 8.5))
+        # One cell more than the panels: the verdict panel always has a place.
+        nrows = max(2, -(-(len(present) + 1) // cols))
+        fig, axes = plt.subplots(nrows, cols, figsize=(7 * cols, 4.25 * nrows))
         for ax in axes.flat[len(present) :]:
             ax.axis("off")
         if len(present) < axes.size:
