@@ -135,20 +135,27 @@ def _enum_lookup(enum_cls: type[enum.Enum]) -> dict[object, object]:
     return {member.value: member for member in enum_cls}
 
 
-def _enum_fold(enum_cls: type[enum.Enum]) -> Callable[[str], object]:
+def _enum_fold(enum_cls: type[enum.Enum], exact: dict[object, object]) -> Callable[[str], object]:
     """The member whose value equals ``value`` ignoring case, else ``value`` itself.
 
     The live service spells values in other casings than the spec ("notStarted",
     "goodExposure", "NoGlasses", "low"): every casing of a known value becomes the member.
-    Called only when the exact lookup misses, so exact spellings cost nothing extra.
+    Called only when the ``exact`` lookup misses; a casing found once is added to ``exact``
+    (up to a few per value), so the next occurrence costs one dict lookup.
     """
     folded: dict[str, object] = {}
     for member in enum_cls:
         if isinstance(member.value, str):
             folded.setdefault(member.value.casefold(), member)
+    limit = 4 * len(folded) + 16  # bounds the cache whatever casings a server sends
 
     def fold(value: str) -> object:
-        return folded.get(value.casefold(), value)
+        member = folded.get(value.casefold())
+        if member is None:
+            return value
+        if len(exact) < limit:
+            exact[value] = member
+        return member
 
     return fold
 
@@ -164,7 +171,7 @@ def _enum_or_str_hook(tp: Any) -> Callable[[Any, Any], Any]:
     enum_cls, nullable = found
     # A dict lookup instead of cattrs' union dispatch: known value -> member, else the string.
     members = _enum_lookup(enum_cls)
-    fold = _enum_fold(enum_cls)
+    fold = _enum_fold(enum_cls, members)
     name = enum_cls.__name__
 
     def hook(value: Any, _: Any) -> Any:
@@ -391,8 +398,9 @@ class _FastStructureGen:
             # A plain string: known value -> member (other casings via the fold, only on a
             # miss), unknown stays the string; anything else (None, a str subclass, a wrong
             # type) goes to the hook.
-            members = self._bind("m", _enum_lookup(found[0]))
-            fold = self._bind("f", _enum_fold(found[0]))
+            exact = _enum_lookup(found[0])
+            members = self._bind("m", exact)
+            fold = self._bind("f", _enum_fold(found[0], exact))
             return (
                 f"({members}.get({v}) or {fold}({v})) if {v}.__class__ is str "
                 f"else {hook}({v}, {type_name})"
