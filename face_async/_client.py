@@ -13,6 +13,7 @@ from yarl import URL
 from ._errors import ClientClosedError, FaceValidationError
 from ._http._endpoint import Endpoint, TokenProvider, credential_fingerprint
 from ._http._policy import RetryPolicy
+from ._http._redis_gate import RedisQuota
 from ._http._transport import ClientStats, Transport
 from ._regions import region_url
 from ._resources import (
@@ -114,9 +115,10 @@ class AsyncFaceClient:
     :meth:`with_endpoint`; pass ``session`` to use your own (never closed here). ``timeout``
     (seconds or ``aiohttp.ClientTimeout``) applies to each attempt and can be overridden per
     call; ``retry`` sets the retry policy; ``tps`` caps calls per second to this endpoint and
-    credential across all coroutines. ``trace_configs`` are handed to the session aiohttp
-    creates (for example OpenTelemetry's aiohttp instrumentation); each attempt carries
-    ``trace_request_ctx`` with its ``operation_id`` and ``attempt`` number.
+    credential across all coroutines; ``quota`` (a :class:`RedisQuota`) shares that limit,
+    and the 429 pauses, with every process using the same Redis. ``trace_configs`` are handed
+    to the session aiohttp creates (for example OpenTelemetry's aiohttp instrumentation); each
+    attempt carries ``trace_request_ctx`` with its ``operation_id`` and ``attempt`` number.
 
     Use ``async with`` or call :meth:`aclose`. Raises FaceValidationError for bad arguments
     (before any request) and ClientClosedError on use after close.
@@ -145,6 +147,7 @@ class AsyncFaceClient:
         tps: float | None = None,
         allow_insecure_http: bool = False,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
+        quota: RedisQuota | None = None,
     ) -> None:
         _check_credential(key, token_provider)
         if session is not None and trace_configs:
@@ -161,6 +164,8 @@ class AsyncFaceClient:
             raise FaceValidationError(
                 "session must be an aiohttp.ClientSession", parameter="session"
             )
+        if quota is not None and not isinstance(quota, RedisQuota):
+            raise FaceValidationError("quota must be a RedisQuota", parameter="quota")
         base_url = resolve_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
         transport = Transport(
             session=session,
@@ -170,6 +175,8 @@ class AsyncFaceClient:
             max_connections_per_host=max_connections_per_host,
             trace_configs=trace_configs,
         )
+        if quota is not None:
+            transport.gates.factory = quota.gates()
         self._allow_insecure_http = allow_insecure_http
         self._is_view = False
         self._bind(transport, _make_endpoint(transport, base_url, key, token_provider, tps))
@@ -302,6 +309,7 @@ class AsyncFaceClient:
         """
         if not self._is_view:
             await self._transport.close()
+            await self._transport.gates.aclose()  # a shared quota's Redis calls and connection
 
     close = aclose
 

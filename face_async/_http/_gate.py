@@ -15,10 +15,11 @@ import contextvars
 import heapq
 import itertools
 import math
+from typing import Protocol
 
 from face_async._errors import FaceValidationError
 
-__all__ = ["Gate", "GateRegistry", "Pool", "request_priority"]
+__all__ = ["Gate", "GateFactory", "GateRegistry", "Pool", "request_priority"]
 
 #: Priority of the requests the current task sends: a higher value is admitted first, equal
 #: values in arrival order. Enrollment sets it to a person's remaining chain length.
@@ -170,6 +171,10 @@ class Gate:
             self._timer.cancel()
             self._timer = None
 
+    async def aclose(self) -> None:
+        """:meth:`close`, then wait for any background work of the gate to end."""
+        self.close()
+
     def _admissible(self) -> bool:
         if (self.slots and self.in_flight >= self.slots) or self._pool.full:
             return False
@@ -228,10 +233,21 @@ class Gate:
         )
 
 
+class GateFactory(Protocol):
+    """Makes the gate of one (endpoint, credential) for a :class:`GateRegistry`."""
+
+    def __call__(
+        self, base_url: str, credential_id: str, tps: float | None, *, slots: int, pool: Pool
+    ) -> Gate: ...
+
+    async def aclose(self) -> None:
+        """Release what the factory holds (called once, after its gates are closed)."""
+
+
 class GateRegistry:
     """Gates keyed by (endpoint base URL, credential fingerprint); one per client family."""
 
-    __slots__ = ("_gates", "pool", "slots")
+    __slots__ = ("_gates", "factory", "pool", "slots")
 
     def __init__(self, slots: int = 0, pool_limit: int = 0) -> None:
         #: Requests in flight per gate (0: no limit): the pool's limit per host.
@@ -239,6 +255,8 @@ class GateRegistry:
         #: Requests in flight over all gates: the pool's total limit.
         self.pool = Pool(pool_limit)
         self._gates: dict[tuple[str, str], Gate] = {}
+        #: Makes the gates instead of :class:`Gate` (for example a shared Redis quota).
+        self.factory: GateFactory | None = None
 
     def get(self, base_url: str, credential_id: str, tps: float | None) -> Gate:
         """The gate for this endpoint and credential, created on first use.
@@ -248,7 +266,11 @@ class GateRegistry:
         key = (base_url, credential_id)
         gate = self._gates.get(key)
         if gate is None:
-            gate = self._gates[key] = Gate(tps, slots=self.slots, pool=self.pool)
+            if self.factory is None:
+                gate = Gate(tps, slots=self.slots, pool=self.pool)
+            else:
+                gate = self.factory(base_url, credential_id, tps, slots=self.slots, pool=self.pool)
+            self._gates[key] = gate
         elif tps is not None and tps != gate.tps:
             gate.set_tps(tps)
         return gate
@@ -257,6 +279,13 @@ class GateRegistry:
         """Cancel every gate's timer."""
         for gate in self._gates.values():
             gate.close()
+
+    async def aclose(self) -> None:
+        """Close every gate, wait for their background work, then close the factory."""
+        for gate in list(self._gates.values()):
+            await gate.aclose()
+        if self.factory is not None:
+            await self.factory.aclose()
 
     def __len__(self) -> int:
         return len(self._gates)
