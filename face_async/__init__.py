@@ -152,6 +152,9 @@ from face_async._resources import (
 from face_async._http._policy import (
     RetryPolicy,
 )
+from face_async._http._redis_gate import (
+    RedisQuota,
+)
 from face_async._scheduler import (
     PersonScheduler,
     face_list_key,
@@ -265,6 +268,7 @@ __all__ = [
     "RateLimitWait",
     "RateLimited",
     "RecognitionModel",
+    "RedisQuota",
     "ResponseError",
     "RetryPolicy",
     "ServerError",
