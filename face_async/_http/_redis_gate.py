@@ -80,7 +80,7 @@ class RedisQuota:
     to the client or a view overrides it for that endpoint. ``prefix`` starts every key; keys
     name the endpoint and a hash of the credential, never the key itself, and expire when idle.
     Pass it as ``AsyncFaceClient(..., quota=RedisQuota(...))``. Raises FaceValidationError for a
-    bad argument; redis-py must be installed.
+    bad argument, ImportError without redis-py.
     """
 
     __slots__ = ("_client", "_url", "prefix", "tps")
@@ -95,7 +95,10 @@ class RedisQuota:
             raise FaceValidationError(f"tps must be > 0, got {tps!r}", parameter="tps")
         if not isinstance(prefix, str) or not prefix:
             raise FaceValidationError("prefix must be a non-empty string", parameter="prefix")
-        from redis.asyncio import Redis
+        try:
+            from redis.asyncio import Redis
+        except ImportError as exc:
+            raise ImportError("RedisQuota needs redis-py: pip install 'redis>=5'") from exc
 
         self._url: str | None = None
         self._client: Redis | None = None
