@@ -1,8 +1,9 @@
 """A local aiohttp server that answers with recorded Face API responses, byte for byte.
 
 ``serve(recording)`` queues a recording; the next request gets its status, its headers and
-its body text exactly as recorded, and is kept in ``received`` for the test to compare with
-the recorded request. Runs on 127.0.0.1 only.
+its body text exactly as recorded (aiohttp computes Content-Length and adds its Server
+header), and is kept in ``received`` for the test to compare with the recorded request. Runs
+on 127.0.0.1 only.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import aiohttp
 import attrs
 import pytest
 from recorded_server import ReceivedRequest, RecordedServer
@@ -601,3 +602,25 @@ def test_json_keys_in_other_casings_are_read_after_an_exact_miss() -> None:
     assert faces[0].face_attributes.glasses is GlassesType.NO_GLASSES
     with pytest.raises(ConversionError, match="status"):
         structure({"createdTime": "2019-06-27T21:22:55Z"}, OperationStatus)
+
+
+@pytest.mark.parametrize(
+    "rec",
+    [r for r in RECORDINGS if r.operation_id in ("Face_DetectWithStream", "Snapshot_Take")][:3]
+    + [r for r in RECORDINGS if r.response.status >= 400],
+    ids=lambda rec: rec.name,
+)
+async def test_the_server_answers_with_the_recorded_bytes(
+    rec: Recording, recorded_server: RecordedServer
+) -> None:
+    recorded_server.serve(rec)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(rec.request.method, recorded_server.url + rec.request.path) as response,
+    ):
+        body = await response.read()
+        assert response.status == rec.response.status
+        for name, value in rec.response.headers.items():
+            if name.lower() != "content-length":
+                assert response.headers.getall(name) == [value]
+    assert body == rec.response.body.encode("utf-8")
