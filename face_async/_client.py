@@ -192,6 +192,7 @@ class AsyncFaceClient:
         retry: RetryPolicy | None = None,
         tps: float | None = None,
         allow_insecure_http: bool = False,
+        trace_configs: list[aiohttp.TraceConfig] | None = None,
     ) -> AsyncFaceClient:
         """A client configured from the environment, as the Azure Face samples name it.
 
@@ -215,7 +216,7 @@ class AsyncFaceClient:
             )
         return cls(
             endpoint, key=key, session=session, timeout=timeout, retry=retry, tps=tps,
-            allow_insecure_http=allow_insecure_http,
+            allow_insecure_http=allow_insecure_http, trace_configs=trace_configs,
         )  # fmt: skip
 
     def _bind(self, transport: Transport, endpoint: Endpoint) -> None:

@@ -13,7 +13,6 @@ import asyncio
 import io
 import os
 from typing import Protocol, TypeAlias, runtime_checkable
-from urllib.parse import urlsplit
 
 import attrs
 
@@ -22,6 +21,7 @@ from face_async._errors import FaceValidationError
 __all__ = [
     "MAX_IMAGE_BYTES",
     "MIN_IMAGE_BYTES",
+    "STR_IMAGE_RULE",
     "BinaryReader",
     "ImageInput",
     "ImageSource",
@@ -30,6 +30,7 @@ __all__ = [
     "is_url",
     "load_image",
     "read_path",
+    "str_image_error",
 ]
 
 MIN_IMAGE_BYTES = 1024
@@ -94,10 +95,21 @@ def check_image_bytes(data: bytes, parameter: str = "image") -> bytes:
     return data
 
 
+STR_IMAGE_RULE = "a str image must be an http:// or https:// URL; pass a pathlib.Path for a file"
+
+
 def is_url(value: str) -> bool:
-    """Whether ``value`` is an absolute http(s) URL (the URL variant of an operation)."""
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    """Whether a str image is a URL: it starts with http:// or https:// (any case).
+
+    The one rule for ``str`` images everywhere (client methods and enrollment sources): any
+    other str is refused with :func:`str_image_error`, never guessed to be a path.
+    """
+    return value[:8].lower().startswith(("http://", "https://"))
+
+
+def str_image_error(parameter: str = "image") -> FaceValidationError:
+    """The error for a str image that is not an http(s) URL (one message everywhere)."""
+    return FaceValidationError(f"{parameter}: {STR_IMAGE_RULE}", parameter=parameter)
 
 
 def read_path(path: os.PathLike[str]) -> bytes:
@@ -137,10 +149,7 @@ async def load_image(image: object, parameter: str = "image") -> ImageInput:
         return ImageInput(data=check_image_bytes(image, parameter))
     if isinstance(image, str):
         if not is_url(image):
-            raise FaceValidationError(
-                f"{parameter}: a str must be an http(s) URL; pass a pathlib.Path for a local file",
-                parameter=parameter,
-            )
+            raise str_image_error(parameter)
         return ImageInput(url=image)
     if isinstance(image, bytes | bytearray | memoryview):
         data = bytes(image)

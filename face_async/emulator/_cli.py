@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -23,7 +24,11 @@ def _argument(parse: Callable[[str], _T], what: str) -> Callable[[str], _T]:
         try:
             return parse(text)
         except (ValueError, TypeError) as exc:
-            raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: {exc}") from None
+            # attrs validators raise ValueError(message, attribute, options, value): show the
+            # message only, not the Attribute(...) repr.
+            first = exc.args[0] if exc.args else exc
+            reason = first if isinstance(first, str) else str(exc)
+            raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: {reason}") from None
 
     convert.__name__ = what  # argparse names the converter in its error messages
     return convert
@@ -153,8 +158,12 @@ async def _serve(emulator: Emulator) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     async with emulator:
+        # FACE_ENDPOINT and FACE_APIKEY are what the library and the CLI read; the older
+        # FACE_EMULATOR_* names come first for the readers that take the first two lines.
         print(f"FACE_EMULATOR_ENDPOINT={emulator.url}", flush=True)
         print(f"FACE_EMULATOR_KEY={emulator.key}", flush=True)
+        print(f"FACE_ENDPOINT={emulator.url}", flush=True)
+        print(f"FACE_APIKEY={emulator.key}", flush=True)
         print(
             f"Face API v1.0 emulator serving {emulator.url}/face/v1.0 (Ctrl-C to stop)",
             file=sys.stderr,
@@ -182,10 +191,15 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     except OSError as exc:
+        # A port in use or an address that cannot be bound is a configuration problem: exit 2,
+        # one line, as for a bad option.
+        why = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
         print(
-            f"face-async emulator: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr
+            f"face-async emulator: error: cannot listen on {args.host}:{args.port}: {why} "
+            "(choose another --port, or --port 0 for a free one)",
+            file=sys.stderr,
         )
-        return 1
+        return 2
     return 0
 
 
@@ -194,7 +208,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m face_async.emulator",
         description="Serve a local emulator of the Azure Face API v1.0 (for tests and "
-        "benchmarks). Prints FACE_EMULATOR_ENDPOINT=... and FACE_EMULATOR_KEY=... when ready.",
+        "benchmarks). When ready, prints FACE_ENDPOINT=... and FACE_APIKEY=... (the variables "
+        "the library and face-async read; FACE_EMULATOR_ENDPOINT/FACE_EMULATOR_KEY too).",
+        epilog="exit codes: 0 stopped by Ctrl-C or SIGTERM; 2 usage or configuration error "
+        "(bad option, port in use)",
+        allow_abbrev=False,
     )
     configure_parser(parser)
     return run(parser.parse_args(argv))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ PREFIX = "face-async:v1:"
 
 
 def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACE_API_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACE_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
@@ -35,6 +36,13 @@ async def run_cli(*args: str, env: dict[str, str], timeout: float = 30) -> tuple
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+def summary_value(out: str, row: str) -> int:
+    """The number in a row of the summary table."""
+    match = re.search(rf"^  {row} +(\d+)$", out, re.M)
+    assert match is not None, out
+    return int(match.group(1))
 
 
 def write_photos(root: Path, persons: int, photos: int) -> dict[str, list[bytes]]:
@@ -65,7 +73,7 @@ def expected(source: dict[str, list[bytes]]) -> dict[str, list[str]]:
 async def test_enroll_command_then_rerun_verifies(emulator: Emulator, tmp_path: Path) -> None:
     source = write_photos(tmp_path / "photos", 3, 2)
     (tmp_path / "photos" / "Person 00" / "broken.jpg").write_bytes(b"\x00" * 2000)
-    env = cli_env(FACE_API_KEY=emulator.key, FACE_API_ENDPOINT=emulator.url)
+    env = cli_env(FACE_APIKEY=emulator.key, FACE_ENDPOINT=emulator.url)
     args = (
         "enroll",
         str(tmp_path / "photos"),
@@ -85,7 +93,7 @@ async def test_enroll_command_then_rerun_verifies(emulator: Emulator, tmp_path: 
     assert service_faces(emulator, "g") == expected(source)
     code, out, _ = await run_cli(*args, env=env)
     assert code == 1
-    assert "faces skipped                6" in out
+    assert "already enrolled             6" in out
     assert "faces added                  0" in out
     assert service_faces(emulator, "g") == expected(source)
 
@@ -93,18 +101,18 @@ async def test_enroll_command_then_rerun_verifies(emulator: Emulator, tmp_path: 
 def test_usage_errors_exit_2_without_leaking_the_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("FACE_API_KEY", "FACE_API_ENDPOINT", "MY_FACE_KEY"):
+    for name in ("FACE_APIKEY", "FACE_ENDPOINT", "MY_FACE_KEY"):
         monkeypatch.delenv(name, raising=False)
     (tmp_path / "photos").mkdir()
     base = ["enroll", str(tmp_path / "photos"), "--group", "g", "--endpoint", "http://127.0.0.1:9"]
     assert main(base) == 2
-    assert "FACE_API_KEY" in capsys.readouterr().err
+    assert "FACE_APIKEY" in capsys.readouterr().err
     assert main([*base, "--key-env", "MY_FACE_KEY"]) == 2
     assert "MY_FACE_KEY" in capsys.readouterr().err
-    monkeypatch.setenv("FACE_API_KEY", "s3cret-value")
+    monkeypatch.setenv("FACE_APIKEY", "s3cret-value")
     assert main(base[:4]) == 2
     err = capsys.readouterr().err
-    assert "FACE_API_ENDPOINT" in err
+    assert "FACE_ENDPOINT" in err
     assert "s3cret-value" not in err
     assert main(["enroll", str(tmp_path / "nope"), *base[2:]]) == 2
     assert "not a directory" in capsys.readouterr().err
@@ -114,9 +122,9 @@ def test_usage_errors_exit_2_without_leaking_the_key(
     assert "PHOTOS_DIR" in capsys.readouterr().err
 
 
-async def test_service_error_exits_3(emulator: Emulator, tmp_path: Path) -> None:
+async def test_wrong_key_exits_4_with_a_hint(emulator: Emulator, tmp_path: Path) -> None:
     write_photos(tmp_path / "photos", 1, 1)
-    env = cli_env(FACE_API_KEY="wrong-key")
+    env = cli_env(FACE_APIKEY="wrong-key")
     code, out, err = await run_cli(
         "enroll",
         str(tmp_path / "photos"),
@@ -128,8 +136,9 @@ async def test_service_error_exits_3(emulator: Emulator, tmp_path: Path) -> None
         str(tmp_path / "j.sqlite"),
         env=env,
     )
-    assert code == 3
-    assert "AuthenticationError" in err
+    assert code == 4  # a rerun cannot fix a wrong key
+    assert "401" in err
+    assert "hint: check FACE_APIKEY" in err
     assert "wrong-key" not in out + err
 
 
@@ -143,7 +152,7 @@ async def test_identify_command(
     await enroll(client, "g", source)
     probe = tmp_path / "probe.jpg"
     probe.write_bytes(make_face_image("Person 1", variant=50))
-    env = cli_env(FACE_API_KEY=emulator.key)
+    env = cli_env(FACE_APIKEY=emulator.key)
     code, out, err = await run_cli(
         "identify", str(probe), "--group", "g", "--endpoint", emulator.url, env=env
     )
@@ -194,7 +203,7 @@ def enroll_args(tmp_path: Path, url: str, max_concurrency: int) -> tuple[str, ..
     return (
         "enroll", str(tmp_path / "photos"), "--group", "g", "--endpoint", url,
         "--journal", str(tmp_path / "j.sqlite"), "--max-concurrency", str(max_concurrency),
-        "--progress", "lines",
+        "--progress", "lines", "--timeout", "2",
     )  # fmt: skip
 
 
@@ -221,7 +230,7 @@ async def test_resume_after_sigkill(emulator: Emulator, tmp_path: Path) -> None:
     """kill -9 the enroll command mid-run, rerun it: exactly the intended faces, once each."""
     emulator.config.latency = {"*AddFace*": Latency.fixed(0.05)}
     source = write_photos(tmp_path / "photos", 6, 5)
-    env = cli_env(FACE_API_KEY=emulator.key)
+    env = cli_env(FACE_APIKEY=emulator.key)
     args = enroll_args(tmp_path, emulator.url, 3)
     proc = await start_enroll(args, env, stderr=asyncio.subprocess.DEVNULL)
     try:
@@ -236,8 +245,8 @@ async def test_resume_after_sigkill(emulator: Emulator, tmp_path: Path) -> None:
     assert 8 <= on_service < 30
     code, out, err = await run_cli(*args, env=env)
     assert code == 0, err
-    added = int(out.split("faces added", 1)[1].split()[0])
-    skipped = int(out.split("faces skipped", 1)[1].split()[0])
+    added = summary_value(out, "faces added")
+    skipped = summary_value(out, "already enrolled")
     assert added + skipped == 30
     assert added == 30 - on_service
     assert service_faces(emulator, "g") == expected(source)
@@ -247,7 +256,7 @@ async def test_resume_after_sigkill(emulator: Emulator, tmp_path: Path) -> None:
 async def test_ctrl_c_exits_130_and_rerun_completes(emulator: Emulator, tmp_path: Path) -> None:
     emulator.config.latency = {"*AddFace*": Latency.fixed(0.05)}
     source = write_photos(tmp_path / "photos", 4, 4)
-    env = cli_env(FACE_API_KEY=emulator.key)
+    env = cli_env(FACE_APIKEY=emulator.key)
     args = enroll_args(tmp_path, emulator.url, 2)
     proc = await start_enroll(args, env, stderr=asyncio.subprocess.PIPE)
     assert proc.stderr is not None
