@@ -1,6 +1,6 @@
 """Every model through the production path (``structure`` / ``structure_list``).
 
-The production converter builds models with generated code (``_FastStructureGen``: a private
+The production converter builds models with generated code (``_converter._fast.FastStructureGen``: a private
 builder subclass filled by plain stores, then switched to the model class). These tests check,
 for every model class, that what it builds is indistinguishable from what cattrs' plain
 ``make_dict_structure_fn`` path (the strict converter) and the model's own ``__init__`` give,
@@ -462,3 +462,47 @@ def test_all_models_are_covered() -> None:
     )
     assert _models.DetectedFace in MODELS
     assert _models.FaceLandmarks in MODELS
+
+
+# --- the switch: cattrs' own generated hooks instead of the fast path --------------------------
+
+PLAIN = _converter.make_converter(fast=False)
+
+
+def _is_fast(conv: Any, cls: type[Any]) -> bool:
+    hook = conv.get_structure_hook(cls)
+    return hook.__code__.co_filename.startswith("<face_async structure")
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=IDS)
+def test_the_plain_converter_builds_what_the_fast_path_builds(cls: type[Any]) -> None:
+    for variant in ("full", "minimal"):
+        data = sample(cls, variant)
+        fast = _converter.converter.structure(copy.deepcopy(data), cls)
+        plain = PLAIN.structure(copy.deepcopy(data), cls)
+        assert plain == fast
+        assert type(plain) is type(fast) is cls
+        assert _shape(plain) == _shape(fast)
+
+
+def test_the_switch_selects_the_hooks() -> None:
+    assert _is_fast(_converter.converter, _models.DetectedFace)
+    assert not _is_fast(PLAIN, _models.DetectedFace)
+
+
+def test_the_environment_switch_turns_the_fast_path_off() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import face_async._converter as c, face_async._models as m;"
+        "h = c.converter.get_structure_hook(m.DetectedFace);"
+        "print(h.__code__.co_filename.startswith('<face_async structure'))"
+    )
+    for value, expected in (("0", "False"), ("1", "True")):
+        env = {**os.environ, "FACE_ASYNC_FAST_CONVERTER": value}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == expected
