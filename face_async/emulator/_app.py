@@ -1,14 +1,14 @@
 """Every route of the Face API v1.0 (and the v1.2-preview.1 LargePersonGroup subset).
 
-Each route is named with the spec's operationId, so middlewares can key on
-``request.match_info.route.name``. Routes registered under the v1.2-preview.1 prefix (for
+Each route is named with the spec's operationId; the middlewares read the name of the request's
+operation with :func:`route_name`. Routes registered under the v1.2-preview.1 prefix (for
 azure-ai-vision-face) are named ``<operationId>:v1_2``; :func:`operation_id` strips the suffix.
-Fixed path segments match case-insensitively (``persistedFaces`` and ``persistedfaces``).
+Fixed path segments match case-insensitively (``persistedFaces`` and ``persistedfaces``): aiohttp
+sends every request to one catch-all route and the emulator's own table (``_dispatch``) finds the
+operation.
 """
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -17,15 +17,15 @@ from . import _routes_groups as groups
 from . import _routes_lists as lists
 from . import _routes_snapshots as snapshots
 from ._clock import Clock
+from ._dispatch import Accept, Route, RouteMatch, Router, route_match
 from ._limits import ServiceLimits
 from ._routes_common import (
-    AnyCaseResource,
     Context,
     Handler,
+    bind,
     is_face_to_person,
     is_stream,
     json_response,
-    register,
 )
 from ._state import EmulatorState
 
@@ -33,16 +33,18 @@ __all__ = [
     "API_PREFIX",
     "NOT_FOUND_ROUTE",
     "OPERATION_IDS",
+    "ROUTER_KEY",
     "V12_PREFIX",
     "add_routes",
     "operation_id",
+    "resolve",
+    "route_name",
 ]
 
 API_PREFIX = "/face/v1.0"
 V12_PREFIX = "/face/v1.2-preview.1"
 _V12_SUFFIX = ":v1_2"
 
-Accept = Callable[[web.Request], Awaitable[bool]]
 _Route = tuple[str, str, str, Handler, Accept | None]
 
 
@@ -166,32 +168,47 @@ def operation_id(route_name: str) -> str:
     return route_name.removesuffix(_V12_SUFFIX)
 
 
+ROUTER_KEY = web.AppKey("face_emulator_router", Router)
+NOT_FOUND_ROUTE = "ResourceNotFound"
+_CATCH_ALL = "face_api"
+
+
 def add_routes(
     app: web.Application, *, state: EmulatorState, limits: ServiceLimits, clock: Clock
-) -> None:
-    """Register every operation on ``app``; ``state.clock`` becomes ``clock``."""
+) -> Router:
+    """Register every operation on ``app``; ``state.clock`` becomes ``clock``.
+
+    Add the application's other routes before: the catch-all added here answers the service's
+    JSON 404 for any path no operation matches.
+    """
     state.clock = clock
     ctx = Context(state=state, limits=limits, clock=clock)
-    resources = []
+    router = Router()
     for method, path, name, handler, accept in v1_routes():
-        resources.append(
-            register(app, ctx, method, API_PREFIX + path, name, handler, accept=accept)
-        )
+        router.add(Route(method, API_PREFIX + path, name, bind(ctx, handler), accept))
     for method, path, name, handler, accept in v1_routes():
         if name in _V12_OPERATIONS:
-            resources.append(
-                register(
-                    app, ctx, method, V12_PREFIX + path, name + _V12_SUFFIX, handler,
-                    accept=accept,
-                )
-            )  # fmt: skip
-    app.router.register_resource(AnyCaseResource(resources))
-    # Anything else under /face answers the service's JSON 404 rather than aiohttp's text one.
-    app.router.add_route("*", "/face/{tail:.*}", _not_found, name=NOT_FOUND_ROUTE)
+            router.add(
+                Route(method, V12_PREFIX + path, name + _V12_SUFFIX, bind(ctx, handler), accept)
+            )
+    app[ROUTER_KEY] = router
+    app.router.add_route("*", "/{tail:.*}", _dispatch, name=_CATCH_ALL)
+    return router
 
 
-NOT_FOUND_ROUTE = "ResourceNotFound"
+async def resolve(request: web.Request) -> RouteMatch | None:
+    """The operation ``request`` calls (worked out once per request), or None."""
+    return await route_match(request, request.app[ROUTER_KEY])
 
 
-async def _not_found(request: web.Request) -> web.StreamResponse:
-    return json_response({"error": {"code": "404", "message": "Resource not found"}}, 404)
+async def route_name(request: web.Request) -> str:
+    """The route name of the request's operation, or NOT_FOUND_ROUTE when none matches."""
+    found = await resolve(request)
+    return NOT_FOUND_ROUTE if found is None else found.name
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    found = await resolve(request)
+    if found is None:
+        return json_response({"error": {"code": "404", "message": "Resource not found"}}, 404)
+    return await found.route.endpoint(request)

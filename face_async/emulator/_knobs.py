@@ -25,20 +25,19 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
+from ._app import NOT_FOUND_ROUTE, resolve
 from ._app import operation_id as operation_id_of
 from ._config import EmulatorConfig, Fault, RateLimit, glob_match
 from ._stats import EmulatorStats
 
 __all__ = [
     "KEY_HEADER",
-    "UNMATCHED",
     "Knobs",
     "error_response",
     "write_key",
 ]
 
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
-UNMATCHED = "<unmatched>"
 # Routes of the emulator itself (stats, reset, config): authenticated, never counted or faulted.
 INTERNAL_PREFIX = "_emulator"
 
@@ -205,8 +204,7 @@ class Knobs:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
-        name = getattr(request.match_info.route, "name", None) or UNMATCHED
-        if name.startswith(INTERNAL_PREFIX):
+        if (request.match_info.route.name or "").startswith(INTERNAL_PREFIX):
             if not self.authorized(request):
                 return error_response("401")
             return await handler(request)
@@ -216,16 +214,14 @@ class Knobs:
         if task is not None:
             self._tasks.add(task)
         try:
-            response = await self._process(request, handler, name)
+            response = await self._process(request, handler)
         finally:
             self._tasks.discard(task)
             stats.request_finished()
         response.headers.setdefault("apim-request-id", str(uuid.uuid4()))
         return response
 
-    async def _process(
-        self, request: web.Request, handler: _Handler, name: str
-    ) -> web.StreamResponse:
+    async def _process(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
         stats = self.stats
         if not self.authorized(request):
             stats.unauthorized += 1
@@ -233,9 +229,11 @@ class Knobs:
             return error_response("401")
         # Counters use the route name, so v1.2-preview.1 calls ("<operationId>:v1_2") stay
         # distinguishable; globs and the person gate use the spec operationId.
+        found = await resolve(request)
+        name = NOT_FOUND_ROUTE if found is None else found.name
         stats.requests[name] += 1
         call = _Call(name, operation_id_of(name))
-        key = write_key(call.operation_id, request.match_info)
+        key = None if found is None else write_key(call.operation_id, found.params)
         if key is None:
             return await self._apply(request, handler, call, None)
         stats.write_started(key)

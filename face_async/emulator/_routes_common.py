@@ -7,15 +7,12 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
 import attrs
 from aiohttp import web
-from aiohttp.abc import AbstractMatchInfo
-from aiohttp.web_urldispatcher import Resource, ResourceRoute, UrlMappingMatchInfo
-from yarl import URL
 
 from ._clock import Clock
+from ._dispatch import Endpoint, matched
 from ._images import FaceRect, ImageFace, NotAnImage, ParsedImage, parse_image
 from ._limits import ServiceLimits
 from ._state import EmulatorState, IdTable, TrainingRecord
@@ -237,114 +234,6 @@ def check_uuid(value: object, code: str, message: str, status: int = 404) -> str
 # ---------------------------------------------------------------------------- routing
 
 
-class ApiResource(Resource):
-    """One operation: a path template matched with case-insensitive fixed segments.
-
-    aiohttp resolves a route before any middleware runs, so the case-insensitive match (clients
-    send both ``persistedfaces`` and ``persistedFaces``) has to live in the resource. Operations
-    that share a method and path (the URL and stream variants, verify face-to-face and
-    face-to-person) are told apart by ``accept``, which looks at the request.
-    """
-
-    def __init__(
-        self,
-        template: str,
-        *,
-        name: str,
-        accept: Callable[[web.Request], Awaitable[bool]] | None = None,
-    ) -> None:
-        super().__init__(name=name)
-        self._template = template
-        parts = []
-        for segment in template.strip("/").split("/"):
-            if segment.startswith("{") and segment.endswith("}"):
-                parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
-            else:
-                parts.append(f"(?i:{re.escape(segment)})")
-        self._pattern = re.compile("^/" + "/".join(parts) + "/?$")
-        self._accept = accept
-
-    @property
-    def canonical(self) -> str:
-        return self._template
-
-    def _match(self, path: str) -> dict[str, str] | None:
-        found = self._pattern.match(path)
-        if found is None:
-            return None
-        return {key: unquote(value) for key, value in found.groupdict().items()}
-
-    async def resolve(self, request: web.Request) -> tuple[UrlMappingMatchInfo | None, set[str]]:
-        # Method first: it is a dict lookup, the path is a regex (and there is no 405 to report,
-        # the catch-all route answers the service's 404 instead).
-        route = self._routes.get(request.method)
-        if route is None:
-            return None, set()
-        match_dict = self._match(request.rel_url.path_safe)
-        if match_dict is None:
-            return None, set()
-        if self._accept is not None and not await self._accept(request):
-            return None, set()
-        return UrlMappingMatchInfo(match_dict, route), self._allowed_methods
-
-    def raw_match(self, path: str) -> bool:
-        return self._template == path
-
-    def get_info(self) -> dict[str, Any]:  # type: ignore[override]
-        return {"path": self._template}
-
-    def url_for(self, **kwargs: str) -> URL:
-        return URL.build(path=self._template.format(**kwargs))
-
-    def add_prefix(self, prefix: str) -> None:
-        self._template = prefix + self._template
-
-    def __repr__(self) -> str:
-        return f"<ApiResource {self.name} {self._template}>"
-
-
-class AnyCaseResource(Resource):
-    """A last resort for paths whose leading segments differ in case (``/PersonGroups/...``).
-
-    aiohttp looks resources up by their literal path prefix, so an ApiResource is only tried
-    when the prefix before its first ``{`` matches exactly; this resource, indexed under
-    ``/face``, retries every ApiResource for the requests that missed.
-    """
-
-    def __init__(self, resources: list[ApiResource]) -> None:
-        super().__init__(name=None)
-        self._candidates = resources
-
-    @property
-    def canonical(self) -> str:
-        return "/face"
-
-    def _match(self, path: str) -> dict[str, str] | None:
-        return None
-
-    async def resolve(self, request: web.Request) -> tuple[UrlMappingMatchInfo | None, set[str]]:
-        for resource in self._candidates:
-            found, _ = await resource.resolve(request)
-            if found is not None:
-                return found, set()
-        return None, set()
-
-    def raw_match(self, path: str) -> bool:
-        return False
-
-    def get_info(self) -> dict[str, Any]:  # type: ignore[override]
-        return {"path": "/face"}
-
-    def url_for(self, **kwargs: str) -> URL:
-        return URL.build(path="/face")
-
-    def add_prefix(self, prefix: str) -> None:
-        raise NotImplementedError("the emulator's routes are not mounted under a prefix")
-
-    def __repr__(self) -> str:
-        return f"<AnyCaseResource over {len(self._candidates)} operations>"
-
-
 async def is_stream(request: web.Request) -> bool:
     return request.content_type == "application/octet-stream"
 
@@ -359,17 +248,8 @@ async def is_face_to_person(request: web.Request) -> bool:
     return isinstance(body, dict) and ("personId" in body or "faceId" in body)
 
 
-def register(
-    app: web.Application,
-    ctx: Context,
-    method: str,
-    template: str,
-    name: str,
-    handler: Handler,
-    *,
-    accept: Callable[[web.Request], Awaitable[bool]] | None = None,
-) -> ApiResource:
-    """Add one named operation to ``app``; ApiError raised by ``handler`` becomes its answer."""
+def bind(ctx: Context, handler: Handler) -> Endpoint:
+    """``handler`` as an endpoint of the dispatch table; a raised ApiError becomes its answer."""
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
         try:
@@ -377,15 +257,12 @@ def register(
         except ApiError as error:
             return error.response()
 
-    resource = ApiResource(template, name=name, accept=accept)
-    app.router.register_resource(resource)
-    resource.register_route(ResourceRoute(method, endpoint, resource))
-    return resource
+    return endpoint
 
 
 def match(request: web.Request, key: str) -> str:
-    info: AbstractMatchInfo = request.match_info
-    return str(info[key])  # type: ignore[index]
+    """The decoded path parameter ``key`` (e.g. ``personGroupId``) of the request's operation."""
+    return matched(request).params[key]
 
 
 # ---------------------------------------------------------------------------- faces to store

@@ -66,11 +66,11 @@ def create_app(
     app[KNOBS_KEY] = knobs
     app[CLOCK_KEY] = clock
     app[STATE_KEY] = state
-    add_routes(app, state=state, limits=config.limits, clock=clock)
     app.router.add_get("/_emulator/stats", _get_stats, name="_emulator_stats")
     app.router.add_post("/_emulator/reset", _post_reset, name="_emulator_reset")
     app.router.add_get("/_emulator/config", _get_config, name="_emulator_config")
     app.router.add_post("/_emulator/config", _post_config, name="_emulator_set_config")
+    add_routes(app, state=state, limits=config.limits, clock=clock)  # its catch-all goes last
     return app
 
 

@@ -1,0 +1,141 @@
+"""The emulator's own dispatch table, behind one public aiohttp catch-all route.
+
+aiohttp matches fixed path segments case-sensitively, while clients send both
+``persistedFaces`` and ``persistedfaces`` (and ``/PersonGroups/...``). So aiohttp routes
+everything to one catch-all handler, and the operation is found here: a path is split into
+segments, and for each placeholder layout registered for its (method, segment count) the
+lowercased fixed segments are one dict lookup. Operations sharing a method and path (the URL and
+stream variants, the two verify operations) are told apart by ``accept``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, cast
+from urllib.parse import unquote
+
+import attrs
+from aiohttp import web
+
+__all__ = ["Accept", "Endpoint", "Route", "RouteMatch", "Router", "route_match"]
+
+Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Accept = Callable[[web.Request], Awaitable[bool]]
+
+# Where the match of a request is kept (aiohttp requests are mappings for per-request data);
+# aiohttp releases before RequestKey take a string key.
+_MATCH_KEY: Final[Any] = (
+    web.RequestKey("face_emulator_route_match", object)
+    if hasattr(web, "RequestKey")
+    else "face_emulator_route_match"
+)
+_NO_MATCH: Final = object()
+
+
+@attrs.frozen
+class Route:
+    """One operation: ``method`` and ``template`` (``{name}`` segments are placeholders)."""
+
+    method: str
+    template: str
+    name: str
+    endpoint: Endpoint
+    accept: Accept | None = None
+
+
+@attrs.frozen
+class RouteMatch:
+    """The operation a request resolved to, with its decoded path parameters."""
+
+    route: Route
+    params: Mapping[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.route.name
+
+
+def _segments(path: str) -> list[str]:
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    return [unquote(part) if "%" in part else part for part in path[1:].split("/")]
+
+
+class Router:
+    """Routes by (method, fixed segments in any case, placeholders) to a named endpoint."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+        # (method, segment count) -> placeholder layouts, fewest placeholders first
+        self._layouts: dict[tuple[str, int], list[tuple[int, ...]]] = {}
+        # (method, segments with "" at the placeholders, fixed ones lowercased) -> candidates
+        self._table: dict[tuple[str, tuple[str, ...]], list[tuple[Route, tuple[str, ...]]]] = {}
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        """Every route, in registration order."""
+        return tuple(self._routes)
+
+    def add(self, route: Route) -> None:
+        """Register ``route``; among routes of one method and path, the first accepting wins."""
+        segments = route.template.strip("/").split("/")
+        names: list[str] = []
+        layout: list[int] = []
+        key: list[str] = []
+        for index, segment in enumerate(segments):
+            if segment.startswith("{") and segment.endswith("}"):
+                names.append(segment[1:-1])
+                layout.append(index)
+                key.append("")
+            else:
+                key.append(segment.lower())
+        method = route.method.upper()
+        layouts = self._layouts.setdefault((method, len(segments)), [])
+        if tuple(layout) not in layouts:
+            layouts.append(tuple(layout))
+            layouts.sort(key=len)
+        self._table.setdefault((method, tuple(key)), []).append((route, tuple(names)))
+        self._routes.append(route)
+
+    async def resolve(self, request: web.Request) -> RouteMatch | None:
+        """The operation ``request`` calls, or None (the service answers 404 then)."""
+        segments = _segments(request.rel_url.raw_path)
+        layouts = self._layouts.get((request.method, len(segments)))
+        if layouts is None:
+            return None
+        lowered = [segment.lower() for segment in segments]
+        for layout in layouts:
+            key = lowered.copy()
+            for index in layout:
+                if not segments[index]:
+                    break
+                key[index] = ""
+            else:
+                candidates = self._table.get((request.method, tuple(key)))
+                if candidates is None:
+                    continue
+                for route, names in candidates:
+                    if route.accept is None or await route.accept(request):
+                        params = {
+                            name: segments[index] for name, index in zip(names, layout, strict=True)
+                        }
+                        return RouteMatch(route, params)
+        return None
+
+
+async def route_match(request: web.Request, router: Router) -> RouteMatch | None:
+    """``router.resolve(request)``, worked out once per request and kept on it."""
+    found = request.get(_MATCH_KEY, _NO_MATCH)
+    if found is _NO_MATCH:
+        resolved = await router.resolve(request)
+        request[_MATCH_KEY] = resolved
+        return resolved
+    return cast("RouteMatch | None", found)
+
+
+def matched(request: web.Request) -> RouteMatch:
+    """The match already worked out for ``request``; raises LookupError before dispatch."""
+    found = request.get(_MATCH_KEY)
+    if not isinstance(found, RouteMatch):
+        raise LookupError("the request has not been dispatched to an operation")
+    return found
