@@ -652,6 +652,8 @@ class TrainingStatus:
     last_action_date_time: datetime | None = None
     last_successful_training_date_time: datetime | None = None
     message: str | None = None
+    #: Sent by the live service, not in the spec.
+    last_successful_training_id: str | None = None
 
 
 # --- snapshots ---------------------------------------------------------------------------------
@@ -705,3 +707,5 @@ class OperationStatus:
     last_action_time: datetime | None = None
     resource_location: str | None = None
     message: str | None = None
+    #: Sent by the live service, not in the spec.
+    finished_time: datetime | None = None

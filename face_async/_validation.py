@@ -68,7 +68,9 @@ FACE_ATTRIBUTES = (
 _ATTRIBUTES_BY_DETECTION_MODEL: dict[str, frozenset[str]] = {
     "detection_01": frozenset(FACE_ATTRIBUTES) - {"mask"},
     "detection_02": frozenset(),
-    "detection_03": frozenset({"mask", "qualityForRecognition"}),
+    # The "specify a face detection model" page and azure-ai-vision-face list headPose and
+    # blur for detection_03 too; the v1.0 reference page lists only the first two.
+    "detection_03": frozenset({"mask", "qualityForRecognition", "headPose", "blur"}),
 }
 _NO_QUALITY_RECOGNITION_MODELS = frozenset({"recognition_01", "recognition_02"})
 # detection_03 returns the 27 landmarks (the live service and the "specify a detection model"
