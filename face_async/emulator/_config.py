@@ -21,6 +21,7 @@ __all__ = [
     "CONFLICT_MODES",
     "DISTRIBUTIONS",
     "FAULT_KINDS",
+    "RATE_LIMIT_FORMS",
     "ConflictMode",
     "EmulatorConfig",
     "Fault",
@@ -42,6 +43,10 @@ FAULT_KINDS: tuple[str, ...] = (
     "slow",
 )
 ConflictMode = Literal["conflict", "wait"]
+# The two 429 bodies the live service sends: the API gateway's (`{"error": {"code": "429", ...}}`,
+# no Retry-After header, the delay only in the message) and the service's (`"statusCode": 429`
+# with Retry-After); "mix" alternates them, starting with the gateway's.
+RATE_LIMIT_FORMS: tuple[str, ...] = ("mix", "gateway", "status")
 CONFLICT_MODES: tuple[str, ...] = ("conflict", "wait")
 DISTRIBUTIONS: tuple[str, ...] = ("fixed", "uniform", "normal", "lognormal")
 
@@ -238,14 +243,19 @@ class EmulatorConfig:
 
     `latency` maps an operationId glob to a `Latency` (floats and "uniform:0.01:0.05" strings are
     accepted); the first matching glob, in insertion order, applies. `rate_limit` is per key.
-    `faults` are tried in order; the first rule that fires wins. `conflict_mode` decides what a
-    second concurrent add/delete face on one person (or face list) gets: "conflict" answers 409
-    ConcurrentOperationConflict, "wait" queues it. `seed` seeds the RNG of latency and faults.
+    `rate_limit_form` is the body of the 429s (of the rate limit and of "429" faults): "gateway",
+    "status" or "mix" (alternating). `faults` are tried in order; the first rule that fires
+    wins. `conflict_mode` decides what a second concurrent add/delete face on one person (or
+    face list) gets: "conflict" answers 409 ConcurrentOperationConflict, "wait" queues it.
+    `seed` seeds the RNG of latency and faults.
     """
 
     limits: ServiceLimits = attrs.field(factory=ServiceLimits)
     latency: dict[str, Latency] = attrs.field(factory=dict, converter=_to_latency_map)
     rate_limit: RateLimit | None = attrs.field(default=None, converter=_to_rate_limit)
+    rate_limit_form: str = attrs.field(
+        default="mix", validator=attrs.validators.in_(RATE_LIMIT_FORMS)
+    )
     faults: list[Fault] = attrs.field(factory=list, converter=_to_faults)
     slow_seconds: float = attrs.field(default=30.0, converter=float, validator=_non_negative)
     conflict_mode: str = attrs.field(
@@ -266,6 +276,7 @@ class EmulatorConfig:
             "limits": attrs.asdict(self.limits),
             "latency": {glob: latency.to_text() for glob, latency in self.latency.items()},
             "rate_limit": None if self.rate_limit is None else self.rate_limit.to_text(),
+            "rate_limit_form": self.rate_limit_form,
             "faults": [fault.to_text() for fault in self.faults],
             "slow_seconds": self.slow_seconds,
             "conflict_mode": self.conflict_mode,
@@ -273,7 +284,15 @@ class EmulatorConfig:
         }
 
 
-_JSON_FIELDS = ("latency", "rate_limit", "faults", "slow_seconds", "conflict_mode", "seed")
+_JSON_FIELDS = (
+    "latency",
+    "rate_limit",
+    "rate_limit_form",
+    "faults",
+    "slow_seconds",
+    "conflict_mode",
+    "seed",
+)
 
 
 def _limit_values(limits: ServiceLimits, data: object) -> dict[str, int | float]:
@@ -297,10 +316,10 @@ def _limit_values(limits: ServiceLimits, data: object) -> dict[str, int | float]
 def apply_json(config: EmulatorConfig, data: object) -> None:
     """Set the knobs named in `data` (a JSON object) on `config`.
 
-    Keys: latency, rate_limit, faults, slow_seconds, conflict_mode, seed, in the command line
-    forms or as objects, and limits (an object of ServiceLimits fields, changed in place so
-    the routes see them). Raises ValueError (or TypeError) on an unknown key or a bad value, in
-    which case nothing is changed.
+    Keys: latency, rate_limit, rate_limit_form, faults, slow_seconds, conflict_mode, seed, in the
+    command line forms or as objects, and limits (an object of ServiceLimits fields, changed in
+    place so the routes see them). Raises ValueError (or TypeError) on an unknown key or a bad
+    value, in which case nothing is changed.
     """
     if not isinstance(data, Mapping):
         raise TypeError("the config must be a JSON object")

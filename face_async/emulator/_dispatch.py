@@ -65,7 +65,7 @@ class Router:
     """Routes by (method, fixed segments in any case, placeholders) to a named endpoint."""
 
     def __init__(self) -> None:
-        self._routes: list[Route] = []
+        self._registered: list[Route] = []
         # (method, segment count) -> placeholder layouts, fewest placeholders first
         self._layouts: dict[tuple[str, int], list[tuple[int, ...]]] = {}
         # (method, segments with "" at the placeholders, fixed ones lowercased) -> candidates
@@ -74,7 +74,7 @@ class Router:
     @property
     def routes(self) -> tuple[Route, ...]:
         """Every route, in registration order."""
-        return tuple(self._routes)
+        return tuple(self._registered)
 
     def add(self, route: Route) -> None:
         """Register ``route``; among routes of one method and path, the first accepting wins."""
@@ -95,7 +95,7 @@ class Router:
             layouts.append(tuple(layout))
             layouts.sort(key=len)
         self._table.setdefault((method, tuple(key)), []).append((route, tuple(names)))
-        self._routes.append(route)
+        self._registered.append(route)
 
     async def resolve(self, request: web.Request) -> RouteMatch | None:
         """The operation ``request`` calls, or None (the service answers 404 then)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import math
 import random
 import socket
@@ -73,15 +74,19 @@ def error_response(kind: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
-def rate_limit_response(retry_after: int) -> web.Response:
-    """A 429 with the documented body and a Retry-After of `retry_after` seconds."""
+def rate_limit_response(retry_after: int, form: str = "status") -> web.Response:
+    """A 429 saying to retry in `retry_after` seconds, in `form` ("status" or "gateway").
+
+    "status": the documented body (`"statusCode": 429`) and a Retry-After header. "gateway":
+    what the live service's API gateway sends, `{"error": {"code": "429", ...}}` with
+    `Content-Type: application/json` and no Retry-After, the delay only in the message.
+    """
+    message = f"Rate limit is exceeded. Try again in {retry_after} seconds."
+    if form == "gateway":
+        body = json.dumps({"error": {"code": "429", "message": message}}, separators=(",", ":"))
+        return web.Response(body=body.encode(), status=429, content_type="application/json")
     return web.json_response(
-        {
-            "error": {
-                "statusCode": 429,
-                "message": f"Rate limit is exceeded. Try again in {retry_after} seconds.",
-            }
-        },
+        {"error": {"statusCode": 429, "message": message}},
         status=429,
         headers={"Retry-After": str(retry_after)},
     )
@@ -171,12 +176,21 @@ class Knobs:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._writes_running = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._rate_limited = 0  # 429s answered: "mix" alternates the forms on it
 
     def reset(self) -> None:
         """Forget fault hit counts, token buckets and RNG positions (re-seeded on next use)."""
         self._seeded_with = None
         self._fired.clear()
         self._buckets.clear()
+        self._rate_limited = 0
+
+    def _too_many(self, retry_after: int) -> web.Response:
+        form = self.config.rate_limit_form
+        if form == "mix":
+            form = ("gateway", "status")[self._rate_limited % 2]
+        self._rate_limited += 1
+        return rate_limit_response(retry_after, form)
 
     async def cancel_running(self) -> None:
         """Cancel the requests still being processed and wait for them to end.
@@ -253,13 +267,13 @@ class Knobs:
             wait = self._take_token(config.rate_limit)
             if wait > 0.0:
                 stats.rate_limited += 1
-                return self._answer(rate_limit_response(max(1, math.ceil(wait))))
+                return self._answer(self._too_many(max(1, math.ceil(wait))))
         fault = self._draw_fault(config, call.operation_id) if config.faults else None
         if fault is not None:
             stats.faults[fault.kind] += 1
             kind = fault.kind
             if kind == "429":
-                return self._answer(rate_limit_response(1))
+                return self._answer(self._too_many(1))
             if kind in ("500", "503", "408"):
                 return self._answer(error_response(kind))
             if kind == "reset_before":

@@ -125,6 +125,10 @@ def _landmarks(rect: FaceRect) -> dict[str, dict[str, float]]:
     }
 
 
+_LEVELS = ("low", "medium", "high")
+_EXPOSURES = ("underExposure", "goodExposure", "overExposure")
+
+
 def _level(value: float, names: tuple[str, str, str]) -> str:
     return names[0] if value < 0.25 else names[1] if value < 0.75 else names[2]
 
@@ -145,7 +149,8 @@ def _attributes(identity: str, wanted: list[str]) -> dict[str, Any]:
             "beard": round(u("beard") * 0.6, 2),
             "sideburns": round(u("sideburns") * 0.6, 2),
         },
-        "glasses": ("noGlasses", "readingGlasses", "sunglasses", "swimmingGoggles")[
+        # Enum values as the live service spells them (see docs/conformance.md), not the spec's.
+        "glasses": ("NoGlasses", "ReadingGlasses", "Sunglasses", "SwimmingGoggles")[
             int(u("glasses") ** 3 * 4)
         ],
         "headPose": {
@@ -177,14 +182,15 @@ def _attributes(identity: str, wanted: list[str]) -> dict[str, Any]:
             if u("glasses") > 0.6
             else []
         ),
-        "blur": {"blurLevel": "Low", "value": round(u("blur") * 0.2, 2)},
-        "exposure": {"exposureLevel": "GoodExposure", "value": round(0.3 + 0.4 * u("exp"), 2)},
-        "noise": {"noiseLevel": "Low", "value": round(u("noise") * 0.2, 2)},
+        "blur": {"blurLevel": "low", "value": round(u("blur") * 0.2, 2)},
+        "exposure": {"exposureLevel": "goodExposure", "value": round(0.3 + 0.4 * u("exp"), 2)},
+        "noise": {"noiseLevel": "low", "value": round(u("noise") * 0.2, 2)},
         "mask": {"type": "noMask", "noseAndMouthCovered": False},
         "qualityForRecognition": "High" if u("quality") < 0.8 else "Medium",
     }
-    values["blur"]["blurLevel"] = _level(values["blur"]["value"], ("Low", "Medium", "High"))
-    values["noise"]["noiseLevel"] = _level(values["noise"]["value"], ("Low", "Medium", "High"))
+    values["blur"]["blurLevel"] = _level(values["blur"]["value"], _LEVELS)
+    values["noise"]["noiseLevel"] = _level(values["noise"]["value"], _LEVELS)
+    values["exposure"]["exposureLevel"] = _level(values["exposure"]["value"], _EXPOSURES)
     return {name: values[name] for name in wanted}
 
 

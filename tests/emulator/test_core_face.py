@@ -77,6 +77,15 @@ async def test_detect_model_combinations(api: Api) -> None:
     assert len(await api.detect(image, detectionModel="detection_02")) == 1
 
 
+async def test_detection_03_returns_the_27_landmarks(api: Api) -> None:
+    # The live service answers 200 with landmarks for detection_03 (the spec text says
+    # detection_01 only).
+    faces = await api.detect(
+        make_face_image("a"), detectionModel="detection_03", returnFaceLandmarks="true"
+    )
+    assert len(faces[0]["faceLandmarks"]) == LANDMARKS
+
+
 @pytest.mark.parametrize(
     ("params", "status", "code"),
     [
@@ -86,7 +95,6 @@ async def test_detect_model_combinations(api: Api) -> None:
         ({"detectionModel": "detection_02", "returnFaceAttributes": "age"}, 400, "BadArgument"),
         ({"detectionModel": "detection_02", "returnFaceLandmarks": "true"}, 400, "BadArgument"),
         ({"detectionModel": "detection_03", "returnFaceAttributes": "age"}, 400, "BadArgument"),
-        ({"detectionModel": "detection_03", "returnFaceLandmarks": "true"}, 400, "BadArgument"),
         ({"returnFaceAttributes": "mask"}, 400, "BadArgument"),
         ({"returnFaceAttributes": "qualityForRecognition"}, 400, "BadArgument"),
         ({"faceIdTimeToLive": "59"}, 400, "BadArgument"),

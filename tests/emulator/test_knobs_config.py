@@ -13,6 +13,7 @@ def test_defaults() -> None:
     config = EmulatorConfig()
     assert config.latency == {}
     assert config.rate_limit is None
+    assert config.rate_limit_form == "mix"  # the gateway's 429 form is in the default mix
     assert config.faults == []
     assert config.conflict_mode == "conflict"
     assert config.seed == 0
@@ -29,6 +30,8 @@ def test_assignments_are_converted_and_validated() -> None:
     assert config.faults[0].to_text() == "500:0.25:*AddFace*:3"
     with pytest.raises(ValueError, match="conflict_mode"):
         config.conflict_mode = "maybe"
+    with pytest.raises(ValueError, match="rate_limit_form"):
+        config.rate_limit_form = "retry"
     with pytest.raises(ValueError, match="slow_seconds"):
         config.slow_seconds = -1
     with pytest.raises(ValueError, match="'kind' must be in"):
@@ -75,8 +78,8 @@ def test_apply_json_is_all_or_nothing() -> None:
     assert config.seed == 0
     with pytest.raises(TypeError):
         apply_json(config, ["seed"])
-    apply_json(config, {"rate_limit": None})
-    assert config.rate_limit is None
+    apply_json(config, {"rate_limit": None, "rate_limit_form": "gateway"})
+    assert (config.rate_limit, config.rate_limit_form) == (None, "gateway")
     copy = EmulatorConfig()
     apply_json(copy, config.to_json())
     assert copy == config

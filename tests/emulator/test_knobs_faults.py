@@ -78,6 +78,7 @@ async def test_error_fault_body_is_documented(emulator: Emulator) -> None:
 
 
 async def test_injected_429_has_retry_after_and_documented_body(emulator: Emulator) -> None:
+    emulator.config.rate_limit_form = "status"
     emulator.config.faults = [Fault("429", operations=ADD_FACE, count=1)]
     async with aiohttp.ClientSession() as session:
         person_id = await make_person(session, emulator)
@@ -95,6 +96,27 @@ async def test_injected_429_has_retry_after_and_documented_body(emulator: Emulat
     assert emulator.stats.faults == {"429": 1}
     assert emulator.stats.rate_limited == 0  # injected, not from the rate limit
     assert faces_of(emulator, person_id) == 0
+
+
+async def test_injected_429s_alternate_the_two_forms_by_default(emulator: Emulator) -> None:
+    emulator.config.faults = [Fault("429", operations=ADD_FACE, count=3)]
+    answers = []
+    async with aiohttp.ClientSession() as session:
+        person_id = await make_person(session, emulator)
+        for _ in range(3):
+            async with session.post(
+                add_face_url(emulator, person_id),
+                data=make_face_image("ann"),
+                headers=IMAGE_HEADERS,
+            ) as resp:
+                answers.append((resp.status, "Retry-After" in resp.headers, set(
+                    (await resp.json())["error"]
+                )))  # fmt: skip
+    assert answers == [
+        (429, False, {"code", "message"}),
+        (429, True, {"statusCode", "message"}),
+        (429, False, {"code", "message"}),
+    ]
 
 
 async def test_operation_glob_only_hits_matching_operations(emulator: Emulator) -> None:

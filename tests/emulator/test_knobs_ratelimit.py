@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 import aiohttp
@@ -16,6 +17,7 @@ HEADERS = {"Ocp-Apim-Subscription-Key": KEY}
 
 
 async def test_burst_beyond_the_bucket_gets_exact_429s(emulator: Emulator) -> None:
+    emulator.config.rate_limit_form = "status"
     emulator.config.rate_limit = RateLimit(tps=0.5, burst=3)
     base = f"{emulator.url}/face/v1.0/persongroups"
     async with aiohttp.ClientSession() as session:
@@ -49,6 +51,7 @@ async def test_burst_beyond_the_bucket_gets_exact_429s(emulator: Emulator) -> No
 
 
 async def test_retry_after_matches_the_message(emulator: Emulator) -> None:
+    emulator.config.rate_limit_form = "status"
     emulator.config.rate_limit = RateLimit(tps=0.1)  # burst defaults to 1
     async with aiohttp.ClientSession() as session:
         statuses = []
@@ -65,6 +68,41 @@ async def test_retry_after_matches_the_message(emulator: Emulator) -> None:
     found = re.fullmatch(r"Rate limit is exceeded\. Try again in (\d+) seconds\.", message)
     assert found is not None
     assert int(found.group(1)) == seconds
+
+
+async def test_gateway_form_has_a_code_and_no_retry_after(emulator: Emulator) -> None:
+    # The live API gateway's 429: a string code, plain application/json, no Retry-After.
+    emulator.config.rate_limit_form = "gateway"
+    emulator.config.rate_limit = RateLimit(tps=0.1)
+    url = f"{emulator.url}/face/v1.0/persongroups"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(2):
+            async with session.get(url, headers=HEADERS) as resp:
+                status, headers, raw = resp.status, resp.headers, await resp.read()
+    assert status == 429
+    assert "Retry-After" not in headers
+    assert headers["Content-Type"] == "application/json"
+    body = json.loads(raw)
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == "429"
+    found = re.fullmatch(r"Rate limit is exceeded\. Try again in (\d+) seconds\.",
+                         body["error"]["message"])  # fmt: skip
+    assert found is not None
+    assert 9 <= int(found.group(1)) <= 10
+
+
+async def test_default_mix_alternates_gateway_and_status_forms(emulator: Emulator) -> None:
+    assert emulator.config.rate_limit_form == "mix"
+    emulator.config.rate_limit = RateLimit(tps=0.01)
+    url = f"{emulator.url}/face/v1.0/persongroups"
+    forms = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(5):
+            async with session.get(url, headers=HEADERS) as resp:
+                if resp.status == 429:
+                    error = (await resp.json())["error"]
+                    forms.append(("code" in error, "Retry-After" in resp.headers))
+    assert forms == [(True, False), (False, True), (True, False), (False, True)]
 
 
 async def test_unauthorized_calls_do_not_take_tokens(emulator: Emulator) -> None:
