@@ -22,12 +22,14 @@ from face_async._enroll import (
     OutcomeReconciled,
     PersonCreated,
     PersonReused,
+    PersonScheduler,
     RateLimitWait,
     TrainingFinished,
     TrainingStarted,
     enroll,
     enroll_iter,
-    makespan_floor,
+    face_list_key,
+    person_key,
 )
 from face_async._errors import (
     APIError,
@@ -67,16 +69,21 @@ from face_async._errors import (
     UnsupportedFeature,
     UnsupportedMediaType,
 )
+from face_async._http._endpoint import (
+    TokenProvider,
+)
+from face_async._http._policy import (
+    RetryPolicy,
+)
+from face_async._http._redis_gate import (
+    RedisQuota,
+)
 from face_async._images import (
     ImageSource,
-)
-from face_async._journal import (
-    Journal,
 )
 from face_async._models import (
     Accessory,
     AccessoryType,
-    ApplySnapshotRequest,
     Blur,
     BlurLevel,
     Coordinate,
@@ -92,29 +99,22 @@ from face_async._models import (
     FaceRectangle,
     FacialHair,
     FindSimilarMatchMode,
-    FindSimilarRequest,
     Gender,
     GlassesType,
-    GroupRequest,
     GroupResult,
     Hair,
     HairColor,
     HairColorType,
     HeadPose,
     IdentifyCandidate,
-    IdentifyRequest,
     IdentifyResult,
-    ImageUrl,
     LargeFaceList,
     LargePersonGroup,
     Makeup,
     Mask,
     MaskType,
-    MetaDataContract,
-    NameAndUserDataContract,
     Noise,
     NoiseLevel,
-    NonNullableNameAndNullableUserDataContract,
     Occlusion,
     OperationStatus,
     OperationStatusType,
@@ -127,13 +127,8 @@ from face_async._models import (
     Snapshot,
     SnapshotApplyMode,
     SnapshotObjectType,
-    TakeSnapshotRequest,
     TrainingStatus,
     TrainingStatusType,
-    UpdateFaceRequest,
-    UpdateSnapshotRequest,
-    VerifyFaceToFaceRequest,
-    VerifyFaceToPersonRequest,
     VerifyResult,
 )
 from face_async._regions import (
@@ -149,20 +144,6 @@ from face_async._resources import (
     PersonGroupPersonOperations,
     SnapshotOperations,
 )
-from face_async._http._policy import (
-    RetryPolicy,
-)
-from face_async._http._redis_gate import (
-    RedisQuota,
-)
-from face_async._scheduler import (
-    PersonScheduler,
-    face_list_key,
-    person_key,
-)
-from face_async._http._endpoint import (
-    TokenProvider,
-)
 
 __version__ = "0.1.0"
 
@@ -170,7 +151,6 @@ __all__ = [
     "APIError",
     "Accessory",
     "AccessoryType",
-    "ApplySnapshotRequest",
     "AsyncFaceClient",
     "AuthenticationError",
     "BadRequest",
@@ -209,24 +189,19 @@ __all__ = [
     "FaceValidationError",
     "FacialHair",
     "FindSimilarMatchMode",
-    "FindSimilarRequest",
     "Gender",
     "GlassesType",
-    "GroupRequest",
     "GroupResult",
     "Hair",
     "HairColor",
     "HairColorType",
     "HeadPose",
     "IdentifyCandidate",
-    "IdentifyRequest",
     "IdentifyResult",
     "ImageSource",
-    "ImageUrl",
     "InvalidImage",
     "InvalidImageSize",
     "InvalidURL",
-    "Journal",
     "LargeFaceList",
     "LargeFaceListNotFound",
     "LargeFaceListOperations",
@@ -237,11 +212,8 @@ __all__ = [
     "Makeup",
     "Mask",
     "MaskType",
-    "MetaDataContract",
-    "NameAndUserDataContract",
     "Noise",
     "NoiseLevel",
-    "NonNullableNameAndNullableUserDataContract",
     "NotFound",
     "Occlusion",
     "OperationNotFound",
@@ -278,7 +250,6 @@ __all__ = [
     "SnapshotNotFound",
     "SnapshotObjectType",
     "SnapshotOperations",
-    "TakeSnapshotRequest",
     "TokenProvider",
     "TrainingFailed",
     "TrainingFinished",
@@ -290,14 +261,9 @@ __all__ = [
     "TransportError",
     "UnsupportedFeature",
     "UnsupportedMediaType",
-    "UpdateFaceRequest",
-    "UpdateSnapshotRequest",
-    "VerifyFaceToFaceRequest",
-    "VerifyFaceToPersonRequest",
     "VerifyResult",
     "enroll",
     "enroll_iter",
     "face_list_key",
-    "makespan_floor",
     "person_key",
 ]
