@@ -44,6 +44,14 @@ def bad_argument(message: str) -> ApiError:
     return ApiError(400, "BadArgument", message)
 
 
+def not_found(code: str, label: str, parameter: str) -> ApiError:
+    """A 404 ``code`` worded as the live service words it (.NET's ArgumentException text).
+
+    E.g. ``Person group is not found.\r\nParameter name: personGroupId``.
+    """
+    return ApiError(404, code, f"{label} is not found.\r\nParameter name: {parameter}")
+
+
 def json_response(body: object, status: int = 200) -> web.Response:
     return web.Response(
         body=json.dumps(body, separators=(",", ":")).encode(),
@@ -340,22 +348,44 @@ def queue_training(
         model=model,
         failure=failure,
         last_success=old.successful_at(now) if old is not None else None,
+        last_success_id=old.successful_id_at(now) if old is not None else None,
         previous_model=old.usable_model(now) if old is not None else None,
     )
 
 
-def training_json(training: TrainingRecord, ctx: Context, *, camel: bool = False) -> dict[str, Any]:
-    """The TrainingStatus body; ``camel`` spells ``notStarted`` as v1.2 does."""
+def training_json(
+    training: TrainingRecord, ctx: Context, *, camel: bool = False, with_id: bool = False
+) -> dict[str, Any]:
+    """The TrainingStatus body; ``camel`` spells ``notStarted`` as v1.2 does.
+
+    v1.0 answers as the live service does: the keys in its order, ``lastSuccessfulTraining*``
+    only once a training has succeeded, and its id only for person groups (``with_id``).
+    """
     now = ctx.clock.now()
     status = training.status(now)
     success = training.successful_at(now)
-    return {
-        "status": "notStarted" if camel and status == "notstarted" else status,
+    message = training.failure if status == "failed" else None
+    if camel:
+        return {
+            "status": "notStarted" if status == "notstarted" else status,
+            "createdDateTime": ctx.clock.isoformat(training.created),
+            "lastActionDateTime": ctx.clock.isoformat(training.last_action(now)),
+            "lastSuccessfulTrainingDateTime": (
+                None if success is None else ctx.clock.isoformat(success)
+            ),
+            "message": message,
+        }
+    body: dict[str, Any] = {
+        "status": status,
         "createdDateTime": ctx.clock.isoformat(training.created),
         "lastActionDateTime": ctx.clock.isoformat(training.last_action(now)),
-        "lastSuccessfulTrainingDateTime": None if success is None else ctx.clock.isoformat(success),
-        "message": training.failure if status == "failed" else None,
+        "message": message,
     }
+    if success is not None:
+        if with_id:
+            body["lastSuccessfulTrainingId"] = training.successful_id_at(now)
+        body["lastSuccessfulTrainingDateTime"] = ctx.clock.isoformat(success)
+    return body
 
 
 def is_v12(request: web.Request) -> bool:

@@ -29,6 +29,7 @@ from ._routes_common import (
     is_v12,
     json_response,
     match,
+    not_found,
     read_image,
     read_json,
     recognition_model_param,
@@ -78,9 +79,7 @@ def container_or_404(ctx: Context, kind: Kind[_C], request: web.Request) -> _C:
         )
     found = kind.table(ctx).get(container_id)
     if found is None:
-        raise ApiError(
-            404, f"{kind.prefix}NotFound", f"{kind.label} '{container_id}' is not found."
-        )
+        raise not_found(f"{kind.prefix}NotFound", kind.label, kind.id_key)
     return found
 
 
@@ -148,7 +147,20 @@ def training_response(
         raise ApiError(
             404, f"{kind.prefix}NotTrained", f"{kind.label} '{container_id}' not trained."
         )
-    return json_response(training_json(training, ctx, camel=is_v12(request)))
+    with_id = kind.prefix == "PersonGroup"  # only person groups report the training's id
+    return json_response(training_json(training, ctx, camel=is_v12(request), with_id=with_id))
+
+
+def training_accepted(request: web.Request, kind: Kind[Any], container_id: str) -> web.Response:
+    """The 202 of a v1.0 train: no body, ``Operation-Location`` ending in ``/training``.
+
+    The live service names an internal host there; the emulator names its own training-status
+    URL, so a client that follows the header gets the status.
+    """
+    response = empty_response(202)
+    path = f"/face/v1.0/{kind.prefix.lower()}s/{container_id}/training"
+    response.headers["Operation-Location"] = str(request.url.with_path(path).with_query(None))
+    return response
 
 
 # ---------------------------------------------------------------------------- persisted faces
@@ -200,7 +212,7 @@ def face_or_404(
     face_id = check_uuid(face_id, "PersistedFaceNotFound", "Persisted face ID is invalid.")
     face = faces.get(face_id)
     if face is None:
-        raise ApiError(404, "PersistedFaceNotFound", f"Persisted face '{face_id}' is not found.")
+        raise not_found("PersistedFaceNotFound", "Persisted face", "persistedFaceId")
     return face
 
 

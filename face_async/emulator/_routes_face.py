@@ -21,6 +21,7 @@ from ._routes_common import (
     Context,
     bad_argument,
     json_response,
+    not_found,
     query_bool,
     query_int,
     query_str,
@@ -186,7 +187,7 @@ def _attributes(identity: str, wanted: list[str]) -> dict[str, Any]:
         "exposure": {"exposureLevel": "goodExposure", "value": round(0.3 + 0.4 * u("exp"), 2)},
         "noise": {"noiseLevel": "low", "value": round(u("noise") * 0.2, 2)},
         "mask": {"type": "noMask", "noseAndMouthCovered": False},
-        "qualityForRecognition": "High" if u("quality") < 0.8 else "Medium",
+        "qualityForRecognition": "high" if u("quality") < 0.8 else "medium",
     }
     values["blur"]["blurLevel"] = _level(values["blur"]["value"], _LEVELS)
     values["noise"]["noiseLevel"] = _level(values["noise"]["value"], _LEVELS)
@@ -257,13 +258,13 @@ async def detect(request: web.Request, ctx: Context) -> web.StreamResponse:
             )
             ctx.state.remember_face(record)
             item["faceId"] = record.face_id
-        if return_model:
-            item["recognitionModel"] = recognition
         item["faceRectangle"] = face.rect.as_json()
         if return_landmarks:
             item["faceLandmarks"] = _landmarks(face.rect)
         if wanted:
             item["faceAttributes"] = _attributes(face.identity, wanted)
+        if return_model:
+            item["recognitionModel"] = recognition  # last, as the live service orders it
         answer.append(item)
     return json_response(answer)
 
@@ -323,7 +324,9 @@ def _one_group(ctx: Context, body: dict[str, Any]) -> tuple[PersonGroupRecord, s
     )
     group = ctx.state.groups(large).get(group_id)
     if group is None:
-        raise ApiError(404, f"{prefix}NotFound", f"{label} '{group_id}' is not found.")
+        raise not_found(
+            f"{prefix}NotFound", label, "largePersonGroupId" if large else "personGroupId"
+        )
     return group, prefix, label
 
 
@@ -435,7 +438,7 @@ async def verify_face_to_person(request: web.Request, ctx: Context) -> web.Strea
     face = _live(ctx, face_id)
     person = group.persons.get(person_id.lower())
     if person is None:
-        raise ApiError(404, "PersonNotFound", "Person is not found.")
+        raise not_found("PersonNotFound", "Person", "personId")
     _check_models([face], group.recognition_model)
     identities = {f.identity for f in person.faces.values()}
     if face.identity in identities:
@@ -489,7 +492,7 @@ async def find_similar(request: web.Request, ctx: Context) -> web.StreamResponse
             raise bad_argument(f"Invalid argument {source}.")
         face_list = ctx.state.lists(large).get(list_id)
         if face_list is None:
-            raise ApiError(404, f"{prefix}NotFound", f"{label} '{list_id}' is not found.")
+            raise not_found(f"{prefix}NotFound", label, source)
         query = _live(ctx, query_id)
         _check_models([query], face_list.recognition_model)
         if large:

@@ -17,6 +17,7 @@ from ._routes_common import (
     is_v12,
     json_response,
     match,
+    not_found,
     page,
     paging,
     query_bool,
@@ -39,7 +40,7 @@ def person_or_404(group: PersonGroupRecord, request: web.Request) -> PersonRecor
     person_id = check_uuid(match(request, "personId"), "PersonNotFound", "Person ID is invalid.")
     person = group.persons.get(person_id)
     if person is None:
-        raise ApiError(404, "PersonNotFound", f"Person '{person_id}' is not found.")
+        raise not_found("PersonNotFound", "Person", "personId")
     return person
 
 
@@ -116,21 +117,22 @@ def handlers(kind: GroupKind) -> dict[str, Any]:
                 model.setdefault(identity, []).append(person.person_id)
         failure = None if group.persons else f"There is no person in the {kind.label.lower()}."
         group.training = queue_training(group.training, model, failure, ctx)
+        if not is_v12(request):
+            return shared.training_accepted(request, kind, group.group_id)
+        # v1.2 clients poll the training as a long-running operation.
+        op = OperationRecord(
+            operation_id=new_id(),
+            kind="train",
+            created=now,
+            ends=group.training.ends,
+            failure=failure,
+        )
+        ctx.state.operations[op.operation_id] = op
+        location = request.url.with_path(
+            f"/face/v1.2-preview.1/operations/{op.operation_id}"
+        ).with_query(None)
         response = empty_response(202)
-        if is_v12(request):
-            # v1.2 clients poll the training as a long-running operation.
-            op = OperationRecord(
-                operation_id=new_id(),
-                kind="train",
-                created=now,
-                ends=group.training.ends,
-                failure=failure,
-            )
-            ctx.state.operations[op.operation_id] = op
-            location = request.url.with_path(
-                f"/face/v1.2-preview.1/operations/{op.operation_id}"
-            ).with_query(None)
-            response.headers["operation-Location"] = str(location)
+        response.headers["operation-Location"] = str(location)
         return response
 
     async def training(request: web.Request, ctx: Context) -> web.StreamResponse:

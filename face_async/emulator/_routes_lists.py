@@ -80,7 +80,7 @@ def handlers(kind: ListKind) -> dict[str, Any]:
             model.setdefault(face.identity, []).append(face.persisted_face_id)
         failure = None if face_list.faces else "There is no face in the large face list."
         face_list.training = queue_training(face_list.training, model, failure, ctx)
-        return empty_response(202)
+        return shared.training_accepted(request, kind, face_list.face_list_id)
 
     async def training(request: web.Request, ctx: Context) -> web.StreamResponse:
         face_list = shared.container_or_404(ctx, kind, request)

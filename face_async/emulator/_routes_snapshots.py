@@ -17,6 +17,7 @@ from ._routes_common import (
     is_v12,
     json_response,
     match,
+    not_found,
     query_str,
     read_json,
 )
@@ -29,12 +30,13 @@ from ._state import (
     new_id,
 )
 
-# snapshot type -> (large?, is a person group?, error-code prefix, label, path segment)
+# snapshot type -> (large?, is a person group?, error-code prefix, label, resourceLocation
+# segment: singular, as the live service reports an applied object, e.g. /persongroup/<id>)
 _TYPES: dict[str, tuple[bool, bool, str, str, str]] = {
-    "PersonGroup": (False, True, "PersonGroup", "Person group", "persongroups"),
-    "LargePersonGroup": (True, True, "LargePersonGroup", "Large person group", "largepersongroups"),
-    "FaceList": (False, False, "FaceList", "Face list", "facelists"),
-    "LargeFaceList": (True, False, "LargeFaceList", "Large face list", "largefacelists"),
+    "PersonGroup": (False, True, "PersonGroup", "Person group", "persongroup"),
+    "LargePersonGroup": (True, True, "LargePersonGroup", "Large person group", "largepersongroup"),
+    "FaceList": (False, False, "FaceList", "Face list", "facelist"),
+    "LargeFaceList": (True, False, "LargeFaceList", "Large face list", "largefacelist"),
 }
 
 
@@ -54,7 +56,7 @@ def _snapshot_or_404(ctx: Context, snapshot_id: str) -> SnapshotRecord:
     ctx.state.settle()
     snapshot = ctx.state.snapshots.get(snapshot_id.lower())
     if snapshot is None or snapshot.expires <= ctx.clock.now():
-        raise ApiError(404, "SnapshotNotFound", "Snapshot is not found.")
+        raise not_found("SnapshotNotFound", "Snapshot", "snapshotId")
     return snapshot
 
 
@@ -78,13 +80,18 @@ def _start_operation(
     snapshot: SnapshotRecord | None = None,
     apply_target: PersonGroupRecord | FaceListRecord | None = None,
 ) -> web.StreamResponse:
-    """Queue a take/apply operation ending in ``snapshot_seconds``; 202 with its location."""
+    """Queue a take/apply operation ending in ``snapshot_seconds``; 202 with its location.
+
+    It is notStarted for the first fifth of that time, then running (as the live one goes).
+    """
     now = ctx.clock.now()
+    span = ctx.limits.snapshot_seconds
     op = OperationRecord(
         operation_id=new_id(),
         kind=kind,
         created=now,
-        ends=now + ctx.limits.snapshot_seconds,
+        started=now + span * 0.2,
+        ends=now + span,
         resource_location=resource_location,
         snapshot=snapshot,
         apply_target=apply_target,
@@ -113,7 +120,7 @@ async def take(request: web.Request, ctx: Context) -> web.StreamResponse:
         else ctx.state.lists(large).get(object_id)
     )
     if source is None:
-        raise ApiError(404, f"{prefix}NotFound", f"{label} '{object_id}' is not found.")
+        raise not_found(f"{prefix}NotFound", label, "objectId")
     if not ctx.state.spend_daily_quota(ctx.state.snapshot_takes, ctx.limits.snapshot_takes_per_day):
         raise ApiError(403, "QuotaExceeded", "Snapshot take operation number reached limit.")
     now = ctx.clock.now()
@@ -211,24 +218,32 @@ async def operation_status(request: web.Request, ctx: Context) -> web.StreamResp
         raise ApiError(404, "OperationNotFound", "Operation is not found.")
     now = ctx.clock.now()
     status = op.status(now)
-    last_action = op.created if status == "running" else op.ends
+    done = status in ("succeeded", "failed")
+    last_action = ctx.clock.isoformat(op.last_action(now))
     if is_v12(request):
         return json_response(
             {
                 "operationId": op.operation_id,
                 "status": status,
                 "createdTime": ctx.clock.isoformat(op.created),
-                "lastActionTime": ctx.clock.isoformat(last_action),
-                "finishedTime": None if status == "running" else ctx.clock.isoformat(op.ends),
+                "lastActionTime": last_action,
+                "finishedTime": ctx.clock.isoformat(op.ends) if done else None,
                 "message": op.failure if status == "failed" else None,
             }
         )
-    return json_response(
-        {
-            "status": status,
-            "createdTime": ctx.clock.isoformat(op.created),
-            "lastActionTime": ctx.clock.isoformat(last_action),
-            "resourceLocation": op.resource_location,
-            "message": op.failure if status == "failed" else None,
-        }
-    )
+    # The live service's current form (2021 recordings): finishedTime once done, no message
+    # unless it failed, and a take's resourceLocation is "/snapshots/" until the id exists.
+    body: dict[str, Any] = {
+        "status": status,
+        "createdTime": ctx.clock.isoformat(op.created),
+        "lastActionTime": last_action,
+    }
+    if done:
+        body["finishedTime"] = ctx.clock.isoformat(op.ends)
+    location = op.resource_location
+    if op.kind == "take" and status != "succeeded":
+        location = "/snapshots/"
+    body["resourceLocation"] = location
+    if status == "failed":
+        body["message"] = op.failure
+    return json_response(body)

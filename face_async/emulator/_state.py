@@ -150,6 +150,8 @@ class TrainingRecord:
     failure: str | None = None
     last_success: float | None = None
     previous_model: dict[str, list[str]] | None = None
+    training_id: str = attrs.Factory(lambda: new_id())
+    last_success_id: str | None = None
 
     def status(self, now: float) -> TrainingStatusValue:
         if now < self.started:
@@ -168,6 +170,12 @@ class TrainingRecord:
         if self.status(now) == "succeeded":
             return self.ends
         return self.last_success
+
+    def successful_id_at(self, now: float) -> str | None:
+        """The id of the newest successful training, as seen at ``now``."""
+        if self.status(now) == "succeeded":
+            return self.training_id
+        return self.last_success_id
 
     def usable_model(self, now: float) -> dict[str, list[str]] | None:
         """The model identify can use now (the previous one while a retraining runs)."""
@@ -248,14 +256,26 @@ class OperationRecord:
     resource_location: str | None = None
     failure: str | None = None
     done: bool = False
+    started: float | None = None  # before it the status is notStarted (None: running at once)
     # what completing the operation does (publish a snapshot, create the applied object)
     snapshot: SnapshotRecord | None = None
     apply_target: PersonGroupRecord | FaceListRecord | None = None
 
     def status(self, now: float) -> str:
+        """notStarted (spelled as the live service does), running, succeeded or failed."""
+        if self.started is not None and now < self.started:
+            return "notStarted"
         if now < self.ends:
             return "running"
         return "failed" if self.failure is not None else "succeeded"
+
+    def last_action(self, now: float) -> float:
+        status = self.status(now)
+        if status == "notStarted":
+            return self.created
+        if status == "running":
+            return self.created if self.started is None else self.started
+        return self.ends
 
 
 @attrs.define(eq=False)

@@ -39,8 +39,9 @@ async def test_detect_landmarks_attributes_and_model(api: Api, emulator: Emulato
         returnRecognitionModel="true",
     )
     (face,) = faces
+    # The live service's order (recordings): recognitionModel last.
     assert list(face) == [
-        "faceId", "recognitionModel", "faceRectangle", "faceLandmarks", "faceAttributes"
+        "faceId", "faceRectangle", "faceLandmarks", "faceAttributes", "recognitionModel"
     ]  # fmt: skip
     assert face["recognitionModel"] == "recognition_04"
     assert len(face["faceLandmarks"]) == LANDMARKS
@@ -50,6 +51,11 @@ async def test_detect_landmarks_attributes_and_model(api: Api, emulator: Emulato
         assert rect["top"] <= point["y"] <= rect["top"] + rect["height"]
     attrs = face["faceAttributes"]
     assert set(attrs) == set(ALL_ATTRIBUTES.split(","))
+    # Enum values as the live service spells them (recordings), not as Face.json does.
+    assert attrs["glasses"] in ("NoGlasses", "ReadingGlasses", "Sunglasses", "SwimmingGoggles")
+    assert attrs["blur"]["blurLevel"] in ("low", "medium", "high")
+    assert attrs["noise"]["noiseLevel"] in ("low", "medium", "high")
+    assert attrs["exposure"]["exposureLevel"] in ("underExposure", "goodExposure", "overExposure")
     assert 0 < attrs["age"] < 100
     assert attrs["gender"] in ("male", "female")
     assert abs(sum(attrs["emotion"].values()) - 1) < 0.01
@@ -74,6 +80,8 @@ async def test_detect_model_combinations(api: Api) -> None:
         returnFaceAttributes="mask,qualityForRecognition",
     )
     assert set(faces[0]["faceAttributes"]) == {"mask", "qualityForRecognition"}
+    assert faces[0]["faceAttributes"]["qualityForRecognition"] in ("low", "medium", "high")
+    assert faces[0]["faceAttributes"]["mask"]["type"] == "noMask"
     assert len(await api.detect(image, detectionModel="detection_02")) == 1
 
 

@@ -136,11 +136,18 @@ async def test_snapshot_take_and_apply(api: Api, emulator: Emulator) -> None:
     assert location.startswith("/operations/")
     status, op = await api.call("GET", location)
     assert status == 200
-    assert op["status"] == "running"
+    # The live service's current form: notStarted first, no message, no snapshot id yet.
+    assert list(op) == ["status", "createdTime", "lastActionTime", "resourceLocation"]
+    assert (op["status"], op["resourceLocation"]) == ("notStarted", "/snapshots/")
+    emulator.clock.advance(emulator.config.limits.snapshot_seconds / 2)
+    assert (await api.call("GET", location))[1]["status"] == "running"
     assert await api.call("GET", "/snapshots") == (200, [])
     finish_training(emulator)
     status, op = await api.call("GET", location)
     assert op["status"] == "succeeded"
+    assert list(op) == [
+        "status", "createdTime", "lastActionTime", "finishedTime", "resourceLocation"
+    ]  # fmt: skip
     assert op["resourceLocation"].startswith("/snapshots/")
     snapshot_id = op["resourceLocation"].rpartition("/")[2]
     status, snap = await api.call("GET", f"/snapshots/{snapshot_id}")
@@ -161,7 +168,7 @@ async def test_snapshot_take_and_apply(api: Api, emulator: Emulator) -> None:
     finish_training(emulator)
     status, op = await api.call("GET", apply_location)
     assert op["status"] == "succeeded"
-    assert op["resourceLocation"] == "/largepersongroups/g2"
+    assert op["resourceLocation"] == "/largepersongroup/g2"  # singular, as the live service
     copied = emulator.state.large_person_groups["g2"]
     assert list(copied.persons) == [ids["alice"]]
     assert copied is not emulator.state.large_person_groups["g"]
