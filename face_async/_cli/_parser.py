@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import textwrap
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -64,6 +65,12 @@ class _Parser(argparse.ArgumentParser):
                     "(or name another variable with --key-env)"
                 )
         super().error(message)
+
+
+def _wrap(text: str) -> str:
+    """A description wrapped for the terminal (the formatter keeps text as written, for the
+    epilog's tables)."""
+    return textwrap.fill(text, width=78)
 
 
 def _positive_int(text: str) -> int:
@@ -156,8 +163,10 @@ def build_parser(
     epilog = ENVIRONMENT + "\n" + exit_codes_text()
     parser = _Parser(
         prog="face-async",
-        description="Azure Face API v1.0 from the command line: bulk enrollment, "
-        "identification, a local emulator and a demo.",
+        description=_wrap(
+            "Azure Face API v1.0 from the command line: bulk enrollment, "
+            "identification, a local emulator and a demo."
+        ),
         epilog=epilog,
     )
     parser.add_argument("--version", action="version", version=f"face-async {__version__}")
@@ -166,9 +175,11 @@ def build_parser(
     p = commands.add_parser(
         "enroll",
         help="enroll a folder of photos, one folder per person",
-        description="Enroll PHOTOS_DIR/<person name>/*.{jpg,jpeg,png,gif,bmp} into a person "
-        "group, exactly once: creates the group (with --recognition-model) and the persons, "
-        "adds the faces, trains. Rerun the same command to resume after an interruption.",
+        description=_wrap(
+            "Enroll PHOTOS_DIR/<person name>/*.{jpg,jpeg,png,gif,bmp} into a person "
+            "group, exactly once: creates the group (with --recognition-model) and the persons, "
+            "adds the faces, trains. Rerun the same command to resume after an interruption."
+        ),
         epilog=epilog,
     )
     p.add_argument("photos_dir", metavar="PHOTOS_DIR", help="one folder per person inside")
@@ -208,8 +219,10 @@ def build_parser(
     p = commands.add_parser(
         "identify",
         help="identify the faces of photos in a group",
-        description="Detect the faces of each IMAGE (with the group's recognition model) and "
-        "identify them among the group's persons. Prints one line per face.",
+        description=_wrap(
+            "Detect the faces of each IMAGE (with the group's recognition model) and "
+            "identify them among the group's persons. Prints one line per face."
+        ),
         epilog=epilog,
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image file or http(s) URL")
@@ -229,8 +242,10 @@ def build_parser(
     p = commands.add_parser(
         "emulator",
         help="run the local Face API emulator",
-        description="Run the local Face API v1.0 emulator. Prints FACE_ENDPOINT=... and "
-        "FACE_APIKEY=... when ready; export them to point face-async at it.",
+        description=_wrap(
+            "Run the local Face API v1.0 emulator. Prints FACE_ENDPOINT=... and "
+            "FACE_APIKEY=... when ready; export them to point face-async at it."
+        ),
         epilog="exit codes:\n  0    stopped (Ctrl-C or SIGTERM)\n"
         "  2    usage or configuration error (bad option, port in use)",
     )
@@ -240,8 +255,10 @@ def build_parser(
     p = commands.add_parser(
         "demo",
         help="enroll and identify a generated photo set locally (no key, no network)",
-        description="Start the embedded emulator, generate a photo set (with a few bad images), "
-        "enroll it with progress, train, and identify new photos. Needs no key and no network.",
+        description=_wrap(
+            "Start the embedded emulator, generate a photo set (with a few bad images), "
+            "enroll it with progress, train, and identify new photos. Needs no key and no network."
+        ),
         epilog=epilog,
     )
     p.add_argument("--persons", type=_positive_int, default=20, help="persons to generate")

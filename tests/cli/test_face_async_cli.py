@@ -174,6 +174,8 @@ async def test_demo_needs_no_key_or_network() -> None:
     assert code == 0, err
     assert "faces added                  15" in out
     assert "faces failed                 4" in out
+    # Without a terminal: ticks with exact counts (not "enrolled 19/19" when 4 failed).
+    assert "done 19/19 images (15 added, 0 already enrolled, 4 failed)" in out
     for reason in ("multiple_faces", "no_face", "invalid_image", "image_size"):
         assert reason in out
     identified = [line for line in out.splitlines() if "new photo of" in line]
