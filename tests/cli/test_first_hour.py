@@ -9,6 +9,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import struct
 import sys
 import termios
@@ -460,3 +461,21 @@ async def test_report_counts_match_the_summary_in_every_mode(
     assert code == 0, err
     summary = json.loads(report.read_text().splitlines()[-1])["summary"]
     assert summary["added"] == summary_value(out, "faces added") == 3
+
+
+async def test_5_journal_busy_exits_3(emulator: Emulator, tmp_path: Path) -> None:
+    write_photos(tmp_path / "photos", 1, 1)
+    journal = tmp_path / "busy.sqlite"
+    holder = sqlite3.connect(journal, isolation_level=None)
+    try:
+        holder.execute("CREATE TABLE held (x)")
+        holder.execute("BEGIN EXCLUSIVE")  # another enrollment holds the journal
+        code, _, err = await run_cli(
+            "enroll", str(tmp_path / "photos"), "--group", "g", "--journal", str(journal),
+            env=emu_env(emulator), cwd=tmp_path,
+        )  # fmt: skip
+    finally:
+        holder.close()
+    assert code == 3
+    assert "in use by another process" in err
+    assert "--journal" in err
