@@ -143,6 +143,14 @@ async def test_a_str_image_is_a_url_only_with_http_or_https(
     assert len(await client.face.detect(photo)) == 1
 
 
+async def test_enroll_applies_the_same_str_rule(
+    emulator: Emulator, client: AsyncFaceClient
+) -> None:
+    with pytest.raises(FaceValidationError, match=r"pass a pathlib\.Path"):
+        await face_async.enroll(client, "g", {"Ada": ["photo.jpg"]})
+    assert emulator.stats.requests == {}
+
+
 def test_readme_quickstart_runs_and_leaves_nothing_behind(tmp_path: Path) -> None:
     script = tmp_path / "quickstart.py"
     script.write_text(readme_examples()[0], encoding="utf-8")
