@@ -11,24 +11,28 @@ import attrs
 import pytest
 from aiohttp import web
 
-from face_async import AsyncFaceClient, RateLimited, RetryPolicy, _enroll
+from face_async import AsyncFaceClient, RateLimited, RetryPolicy
 from face_async._enroll import (
     EnrollEvent,
     EnrollFinished,
     EnrollStarted,
     FaceAdded,
+    Journal,
     OutcomeReconciled,
     PersonCreated,
     PersonReused,
+    PersonScheduler,
     RateLimitWait,
     TrainingFinished,
+    WaitingForLateWrites,
+    _run,
+    _streamed,
     enroll,
     enroll_iter,
+    face_list_key,
     fingerprint,
-    makespan_floor,
+    person_key,
 )
-from face_async._journal import Journal
-from face_async._scheduler import PersonScheduler, face_list_key, person_key
 from face_async.emulator import (
     Emulator,
     EmulatorConfig,
@@ -219,7 +223,7 @@ async def test_exactly_once_under_faults(emulator: Emulator, kind: str) -> None:
             source,
             max_concurrency=4,
             on_event=events,
-            reconcile_grace=1.0,
+            late_write_window=1.0,
             train=False,
         )
     assert emulator.stats.faults[kind] == 5
@@ -233,7 +237,11 @@ async def test_exactly_once_under_faults(emulator: Emulator, kind: str) -> None:
         assert report.reconciled == 5
         applied = [e.applied for e in events.of(OutcomeReconciled)]  # type: ignore[attr-defined]
         assert len(applied) == 5
-        assert all(applied) == (kind in ("reset_after_commit", "slow"))
+        # A slow write is applied after the check: re-sent, then its late twin removed.
+        assert all(applied) == (kind == "reset_after_commit")
+        assert (report.duplicates_removed > 0) == (kind == "slow")
+        # No answer and not seen (slow, reset_before): it could still land, so the run waits.
+        assert bool(events.of(WaitingForLateWrites)) == (kind in ("slow", "reset_before"))
     else:
         assert report.reconciled == 0
         assert report.rate_limited >= 5
@@ -334,10 +342,12 @@ async def test_cancel_then_resume_ends_exact(
     await emulator.stats.wait_for(lambda stats: stats.in_flight == 0)
     partial = sum(len(v) for v in service_faces(emulator, "g").values())
     assert 7 <= partial < 24
-    with Journal(journal) as db:
-        confirmed = db.count_faces(Journal.run_key(emulator.url.split("//")[1], "g", False))
+    async with Journal(journal) as db:
+        confirmed = await db.count_faces(Journal.run_key(emulator.url.split("//")[1], "g", False))
     assert confirmed >= 7
-    report = await enroll(client, "g", source, journal=journal, max_concurrency=3)
+    report = await enroll(
+        client, "g", source, journal=journal, max_concurrency=3, late_write_window=0.5
+    )
     assert report.faces_added + report.faces_skipped == 24
     assert report.faces_added == 24 - partial
     assert service_faces(emulator, "g") == expected_faces(source)
@@ -395,9 +405,9 @@ async def test_streamed_source_is_read_lazily(
 
     def pairs() -> Iterator[tuple[str, Path]]:
         nonlocal pulled
-        for i in range(60):
+        for i in range(300):
             path = tmp_path / f"{i}.jpg"
-            # Each file is written when pulled: distinct bytes, so 60 distinct faces.
+            # Each file is written when pulled: distinct bytes, so 300 distinct faces.
             path.write_bytes(image + i.to_bytes(2, "big"))
             pulled += 1
             ahead.append(pulled - added)
@@ -409,8 +419,8 @@ async def test_streamed_source_is_read_lazily(
             added += 1
 
     report = await enroll(client, "g", pairs(), max_concurrency=2, on_event=on_event, train=False)
-    assert report.faces_added == 60
-    assert max(ahead) <= 4 * 2 + 1  # the look-ahead window, not the whole source
+    assert report.faces_added == 300
+    assert max(ahead) <= _streamed.WINDOW_PER_SLOT * 2 + 1  # the window, not the whole source
 
 
 async def test_mapping_values_may_be_single_images(
@@ -428,14 +438,6 @@ async def test_mapping_values_may_be_single_images(
     }
 
 
-def test_makespan_floor() -> None:
-    # The longest chain, the rate limit, or the concurrency bound, whichever is largest.
-    assert makespan_floor([100, 1, 1], latency=0.1, concurrency=8) == pytest.approx(10.0)
-    assert makespan_floor([10] * 100, latency=0.1, concurrency=10) == pytest.approx(10.0)
-    assert makespan_floor([10] * 100, latency=0.01, concurrency=100, tps=50) == pytest.approx(20)
-    assert makespan_floor([], latency=1, concurrency=1) == 0.0
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_exactly_once_under_random_faults_on_every_operation(
     emulator: Emulator, seed: int
@@ -447,7 +449,9 @@ async def test_exactly_once_under_random_faults_on_every_operation(
     ]
     source = photo_set(6, 4)
     async with AsyncFaceClient(emulator.url, key=emulator.key) as client:
-        report = await enroll(client, "g", source, max_concurrency=4, reconcile_grace=0)
+        # Resets before an answer could still land: the window is short here, the emulator
+        # applying a request within milliseconds.
+        report = await enroll(client, "g", source, max_concurrency=4, late_write_window=0.5)
     assert sum(emulator.stats.faults.values()) > 0
     assert service_faces(emulator, "g") == expected_faces(source)
     assert report.faces_added == 24
@@ -494,14 +498,13 @@ def persons_named(emu: Emulator, group_id: str, name: str) -> list[int]:
 
 
 async def test_a_create_applied_late_leaves_one_person(emulator: Emulator) -> None:
-    """The first create times out, is not seen after the grace period and is sent again; the
-    service applies the first one later: the run's final check deletes that twin."""
+    """The first create times out, is not seen and is sent again; the service applies the
+    first one later: the run waits for the window and its final check deletes that twin."""
     emulator.config.slow_seconds = 1.0
     emulator.config.faults = [Fault("slow", 1.0, "PersonGroupPerson_Create", count=1)]
-    emulator.config.latency = {"*AddFace*": Latency.fixed(0.25)}  # the run outlasts the twin
     source = {"alice": [make_face_image("alice", variant=j) for j in range(4)]}
     async with AsyncFaceClient(emulator.url, key=emulator.key, timeout=0.3) as client:
-        report = await enroll(client, "g", source, reconcile_grace=0.5, train=False)
+        report = await enroll(client, "g", source, late_write_window=1.5, train=False)
     await emulator.stats.wait_for(lambda stats: stats.in_flight == 0)
     assert emulator.stats.requests["PersonGroupPerson_Create"] == 2
     assert persons_named(emulator, "g", "alice") == [4]
@@ -517,7 +520,8 @@ async def test_a_rerun_deletes_a_twin_applied_after_the_run(
     source = {"alice": [make_face_image("alice", variant=0)]}
     journal = tmp_path / "j.sqlite"
     async with AsyncFaceClient(emulator.url, key=emulator.key, timeout=0.3) as client:
-        await enroll(client, "g", source, journal=journal, reconcile_grace=0.2, train=False)
+        # A window shorter than the service's delay: the twin lands after the run.
+        await enroll(client, "g", source, journal=journal, late_write_window=0, train=False)
         await emulator.stats.wait_for(lambda stats: stats.in_flight == 0)
         assert sorted(persons_named(emulator, "g", "alice")) == [0, 1]  # the late twin
         again = await enroll(client, "g", source, journal=journal, train=False)
@@ -563,26 +567,30 @@ async def test_a_server_delay_above_the_cap_stops_the_run(
     assert service_faces(emulator, "g") == expected_faces(source)
 
 
-async def test_a_server_delay_within_the_cap_is_waited_with_an_event(
-    emulator: Emulator,
-) -> None:
+async def test_429_waits_are_the_clients_not_the_runs(emulator: Emulator) -> None:
     emulator.config.faults = [Fault("429", 1.0, "PersonGroupPerson_AddFaceFromStream", count=1)]
     source = {"alice": [make_face_image("alice", variant=0)]}
     events = Recorder()
-    # One try per request: the client hands the 429 (Retry-After: 1) to the run at once.
-    async with AsyncFaceClient(emulator.url, key=emulator.key, retry=RetryPolicy.never()) as client:
+    async with AsyncFaceClient(emulator.url, key=emulator.key) as client:
         report = await enroll(client, "g", source, on_event=events, train=False)
-    assert events.of(RateLimitWait) == [RateLimitWait(person="alice", seconds=1.0, attempt=1)]
-    assert report.faces_added == 1
+    assert events.of(RateLimitWait) == []
+    assert (report.faces_added, report.rate_limited) == (1, 1)
+    assert emulator.stats.requests["PersonGroupPerson_AddFaceFromStream"] == 2
     assert service_faces(emulator, "g") == expected_faces(source)
+    # With one try per request, the 429 reaches the run: it stops (no loop of its own).
+    emulator.config.faults = [Fault("429", 1.0, "PersonGroupPerson_AddFaceFromStream", count=1)]
+    more = {"bob": [make_face_image("bob", variant=0)]}
+    async with AsyncFaceClient(emulator.url, key=emulator.key, retry=RetryPolicy.never()) as client:
+        with pytest.raises(RateLimited):
+            await enroll(client, "g", more, train=False)
 
 
 @pytest.mark.parametrize("kind", ["500", "429", "408"])
-async def test_an_unreadable_outcome_is_reported_unknown_not_failed(
+async def test_an_unreadable_outcome_is_settled_by_the_final_verification(
     emulator: Emulator, tmp_path: Path, kind: str
 ) -> None:
     """The add is applied but its answer is lost, and reading the person to check fails: the
-    image is ``outcome_unknown`` (never a plain error) and a rerun settles it exactly."""
+    final verification of the run finds it (not a failure), and a rerun sends nothing."""
     emulator.config.faults = [
         Fault("reset_after_commit", 1.0, "PersonGroupPerson_AddFaceFromStream", count=1),
         Fault(kind, 1.0, "PersonGroupPerson_Get", count=1),
@@ -590,9 +598,11 @@ async def test_an_unreadable_outcome_is_reported_unknown_not_failed(
     source = {"alice": [make_face_image("alice", variant=j) for j in range(2)]}
     journal = tmp_path / "j.sqlite"
     async with AsyncFaceClient(emulator.url, key=emulator.key, retry=RetryPolicy.never()) as client:
-        report = await enroll(client, "g", source, journal=journal, train=False, reconcile_grace=0)
-        assert [(f.source, f.reason) for f in report.failures] == [("alice[0]", "outcome_unknown")]
-        assert report.faces_added == 1
+        report = await enroll(
+            client, "g", source, journal=journal, train=False, late_write_window=0.2
+        )
+        assert report.failures == ()
+        assert report.faces_added == 2
         assert service_faces(emulator, "g") == expected_faces(source)  # it was applied
         again = await enroll(client, "g", source, journal=journal, train=False)
     assert (again.faces_added, again.faces_skipped, again.faces_failed) == (0, 2, 0)
@@ -690,7 +700,7 @@ async def test_writes_share_person_key_with_user_code(
 async def test_enroll_iter_buffers_a_bounded_number_of_events(
     emulator: Emulator, client: AsyncFaceClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_enroll, "_ITER_BACKLOG", 4)
+    monkeypatch.setattr(_run, "_ITER_BACKLOG", 4)
     source = photo_set(30, 1)
     added = 0
     ahead: list[int] = []
@@ -723,7 +733,11 @@ async def test_an_exception_in_on_event_stops_the_run_and_the_journal_stays_exac
         await enroll(client, "g", source, journal=journal, max_concurrency=2, on_event=buggy)
     await emulator.stats.wait_for(lambda stats: stats.in_flight == 0)
     partial = sum(len(v) for v in service_faces(emulator, "g").values())
-    again = await enroll(client, "g", source, journal=journal, max_concurrency=2)
+    # Writes cancelled after their intent may or may not have left: the rerun waits for the
+    # window (short here) before its final check.
+    again = await enroll(
+        client, "g", source, journal=journal, max_concurrency=2, late_write_window=0.5
+    )
     assert again.faces_added == 12 - partial
     assert again.faces_added + again.faces_skipped == 12
     assert service_faces(emulator, "g") == expected_faces(source)

@@ -10,9 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from face_async import _scheduler
+from face_async._enroll import PersonScheduler, _scheduler, face_list_key, person_key
 from face_async._errors import FaceValidationError
-from face_async._scheduler import PersonScheduler, face_list_key, person_key
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -213,95 +212,3 @@ def test_keys() -> None:
     with pytest.raises(FaceValidationError, match="max_concurrency") as info:
         PersonScheduler(max_concurrency=0)
     assert info.value.parameter == "max_concurrency"
-    with pytest.raises(FaceValidationError, match="tps") as info:
-        PersonScheduler(tps=0)
-    assert info.value.parameter == "tps"
-
-
-async def test_paced_grants_respect_tps() -> None:
-    sched = PersonScheduler(max_concurrency=8, tps=100, burst=2)
-    loop = asyncio.get_running_loop()
-    granted: list[float] = []
-
-    async def mark() -> None:
-        granted.append(loop.time())
-
-    await asyncio.gather(*(sched.run(i, mark) for i in range(12)))
-    # Two grants banked, then one per 1/100 s: 12 grants span at least 0.1 s.
-    assert max(granted) - min(granted) >= (12 - 2) / 100 - 0.005
-    assert sched.tps == 100
-
-
-async def test_paced_grants_start_with_one_seconds_worth() -> None:
-    sched = PersonScheduler(max_concurrency=8, tps=3)  # then one grant per 1/3 s
-    ran: list[int] = []
-
-    async def mark(i: int) -> None:
-        ran.append(i)
-
-    tasks = [asyncio.create_task(sched.run(i, mark, i)) for i in range(4)]
-    await asyncio.gather(*tasks[:3])
-    assert ran == [0, 1, 2]
-    assert not tasks[3].done()  # waits for the pace
-    tasks[3].cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await tasks[3]
-    assert sched.active_keys == 0
-
-
-async def test_paced_grants_keep_one_for_the_higher_priority_chain() -> None:
-    sched = PersonScheduler(max_concurrency=8, tps=20, burst=2)  # one grant per 50 ms
-    loop = asyncio.get_running_loop()
-    release = asyncio.Event()
-    lows_done: list[float] = []
-
-    chain_started: list[float] = []
-
-    async def long_chain_call() -> None:
-        chain_started.append(loop.time())
-        await release.wait()
-
-    async def low() -> None:
-        lows_done.append(loop.time())
-
-    chain = asyncio.create_task(sched.run_with_priority("chain", 10, long_chain_call))
-    lows = [asyncio.create_task(sched.run_with_priority(f"low{i}", 1, low)) for i in range(3)]
-    await asyncio.gather(*lows)  # paced: each waits until a grant can be spared
-    # Two grants were banked; the chain took one and the other stays kept back for it.
-    assert lows_done[0] - chain_started[0] >= 1 / 20 - 0.01
-    assert lows_done[-1] - lows_done[0] >= 2 / 20 - 0.01
-    release.set()
-    await chain
-    # The chain's next call finds the grant kept back for it: no wait for the pace.
-    start = loop.time()
-    await sched.run_with_priority("chain", 9, low)
-    assert loop.time() - start < 1 / 20 / 2
-
-
-async def test_a_chain_resubmitting_on_release_keeps_its_grant() -> None:
-    """A chain that submits its next call as soon as the previous one returns (as enroll()'s
-    workers do) finds the grant kept back for it, ahead of the waiting calls of lower
-    priority: it is not handed to them in the moment between the two calls."""
-    sched = PersonScheduler(max_concurrency=8, tps=20, burst=2)  # one grant per 50 ms
-    order: list[str] = []
-    lows_queued = asyncio.Event()
-
-    async def chain() -> None:
-        for i in range(2):
-            async with sched.hold("chain", priority=10 - i):
-                order.append(f"chain{i}")
-                if i == 0:
-                    await lows_queued.wait()
-
-    async def low(i: int) -> None:
-        async with sched.hold(f"low{i}", priority=1):
-            order.append(f"low{i}")
-
-    chain_task = asyncio.create_task(chain())
-    await until(lambda: order == ["chain0"])  # chain0 holds its grant; one is left, kept back
-    lows = [asyncio.create_task(low(i)) for i in range(2)]
-    await until(lambda: sched.queued == 2)
-    assert order == ["chain0"]  # the lows wait: the remaining grant is kept for the chain
-    lows_queued.set()
-    await asyncio.gather(chain_task, *lows)
-    assert order == ["chain0", "chain1", "low0", "low1"]

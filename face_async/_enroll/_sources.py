@@ -1,8 +1,9 @@
 """What :func:`face_async.enroll` enrolls: sources, images, fingerprints, failure reasons.
 
-An image is bytes, a path (``os.PathLike`` or a str that is not an http(s) URL) or an http(s)
-URL; it is read only when it is sent, by the rules of :mod:`face_async._images`. Its
-fingerprint (blake2b-128 of the bytes, or of ``b"url:" + url``) goes into the face's userData.
+An image is bytes, a path (``os.PathLike``) or an http(s) URL (a str starting with ``http://``
+or ``https://``); any other str is refused with FaceValidationError (pass a ``pathlib.Path``
+for a file), the rule of the whole library. It is read only when it is sent. Its fingerprint
+(blake2b-128 of the bytes, or of ``b"url:" + url``) goes into the face's userData.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from face_async._errors import (
     InvalidImageSize,
     InvalidURL,
 )
-from face_async._images import check_image_bytes, image_format, is_url, read_path
+from face_async._images import check_image_bytes, image_format, read_path
 
 __all__ = ["IMAGE_SUFFIXES", "EnrollSource", "ImageRef", "fingerprint"]
 
@@ -85,16 +86,50 @@ def source_label(person: str, image: ImageRef, index: int) -> str:
     return os.fspath(image)
 
 
+def check_image_ref(image: object) -> ImageRef:
+    """``image`` if it is an image reference; raises FaceValidationError otherwise (a str
+    that is not an http(s) URL, or another type)."""
+    if isinstance(image, str):
+        if not image.startswith(("http://", "https://")):
+            raise FaceValidationError(
+                f"source: the str {image[:80]!r} is not an http(s) URL; pass a pathlib.Path "
+                "for a file",
+                parameter="source",
+            )
+        return image
+    if isinstance(image, bytes | os.PathLike):
+        return image
+    if isinstance(image, bytearray | memoryview):
+        return bytes(image)
+    raise FaceValidationError(
+        f"source: an image is bytes, a pathlib.Path or an http(s) URL, not {type(image).__name__}",
+        parameter="source",
+    )
+
+
 def image_list(images: object) -> list[ImageRef]:
-    if isinstance(images, bytearray | memoryview):
-        return [bytes(images)]
-    if isinstance(images, bytes | str | os.PathLike):
-        return [images]  # one image rather than a sequence of them
+    if isinstance(images, bytes | bytearray | memoryview | str | os.PathLike):
+        return [check_image_ref(images)]  # one image rather than a sequence of them
     if not isinstance(images, Iterable):
         raise FaceValidationError(
             "source: a mapping's values must be images or iterables of images", parameter="source"
         )
-    return list(images)
+    return [check_image_ref(image) for image in images]
+
+
+class _File(os.PathLike[str]):
+    """A file of a folder source: a path in a few dozen bytes (a Path object takes more)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __repr__(self) -> str:
+        return f"_File({self.path!r})"
 
 
 def _list_images(folder: Path) -> list[Path]:
@@ -110,8 +145,7 @@ def plan_folder(root: Path) -> list[tuple[str, list[ImageRef]]]:
     plan: list[tuple[str, list[ImageRef]]] = []
     for entry in sorted(root.iterdir()):
         if entry.is_dir() and not entry.name.startswith("."):
-            # Paths as str: a few dozen bytes per image rather than a Path object each.
-            images: list[ImageRef] = [os.fspath(path) for path in _list_images(entry)]
+            images: list[ImageRef] = [_File(os.fspath(p)) for p in _list_images(entry)]
             if images:
                 plan.append((entry.name, images))
     return plan
@@ -120,13 +154,10 @@ def plan_folder(root: Path) -> list[tuple[str, list[ImageRef]]]:
 async def load(image: ImageRef) -> tuple[bytes | str, bytes]:
     """What to send (bytes or URL) and the bytes to fingerprint; raises OSError.
 
-    A str is a URL when :mod:`face_async._images` says so, else a path; files are read (as
-    ``load_image`` reads them) in a worker thread.
+    A str is a URL (checked by :func:`check_image_ref`); files are read in a worker thread.
     """
     if isinstance(image, str):
-        if is_url(image):
-            return image, b"url:" + image.encode()
-        image = Path(image)
+        return image, b"url:" + image.encode()
     if isinstance(image, bytes | bytearray | memoryview):
         data = bytes(image)
         return data, data
@@ -164,9 +195,10 @@ def reason_of(exc: APIError) -> str:
 async def source_pairs(
     source: Iterable[tuple[str, ImageRef]] | AsyncIterable[tuple[str, ImageRef]],
 ) -> AsyncIterator[tuple[str, ImageRef]]:
+    """The (person, image) pairs of an (async) iterable, each image checked."""
     if isinstance(source, AsyncIterable):
-        async for pair in source:
-            yield pair
+        async for name, image in source:
+            yield str(name), check_image_ref(image)
     else:
-        for pair in source:
-            yield pair
+        for name, image in source:
+            yield str(name), check_image_ref(image)

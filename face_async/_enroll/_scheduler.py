@@ -9,6 +9,8 @@ processed in parallel. :class:`PersonScheduler` runs calls so that:
 * a call waiting for its key holds no global slot (no head-of-line blocking);
 * among calls that are ready (first in line for their key), a global slot goes to the highest
   ``priority`` first, then in submission order;
+* it does not pace calls: a calls-per-second limit and 429 pauses belong to the client's gate
+  (``AsyncFaceClient(tps=...)``), which admits higher ``request_priority`` first;
 * the state of a key is dropped as soon as it has no queued or running call;
 * cancelling a call (queued or running) frees its place and disturbs no other call;
 * an exception raised by a call reaches only its caller.
@@ -32,10 +34,6 @@ from face_async._errors import FaceValidationError
 __all__ = ["PersonScheduler", "face_list_key", "person_key"]
 
 _P = ParamSpec("_P")
-_BURST = 2.0  # grants a rate-paced scheduler can bank: one to use, one kept back
-# How late a pacing timer may fire and still count from when it was due: epoll rounds its
-# timeout up to the millisecond, so timers fire ~0.5 ms late on average (5% of a 10 ms pace).
-_LATE = 1.0  # in grants
 _T = TypeVar("_T")
 
 
@@ -76,36 +74,18 @@ class PersonScheduler:
     ``await scheduler.run(key, fn, *args)`` awaits ``fn(*args)`` once every earlier call for
     ``key`` has finished and a global slot is free, and returns its result (or raises its
     exception). ``async with scheduler.hold(key):`` does the same for a block of code.
-    With ``tps``, slots are also granted at most ``tps`` times per second, in priority order,
-    and one grant is kept back for a running call of higher priority than the waiting ones: so
-    that under a rate limit the longest chain of calls (the highest priority) is not queued
-    behind others at the client's FIFO rate gate. ``burst`` grants are available at first
-    (default: ``tps``, one second's worth, as the client's own rate gate allows). Raises
-    FaceValidationError (a ValueError) when ``max_concurrency`` is below 1 or ``tps`` is not
-    positive.
+    Raises FaceValidationError (a ValueError) when ``max_concurrency`` is below 1.
     """
 
-    def __init__(
-        self, max_concurrency: int = 16, *, tps: float | None = None, burst: float | None = None
-    ) -> None:
+    def __init__(self, max_concurrency: int = 16) -> None:
         if max_concurrency < 1:
             raise FaceValidationError("max_concurrency must be >= 1", parameter="max_concurrency")
-        if tps is not None and not tps > 0:
-            raise FaceValidationError("tps must be > 0", parameter="tps")
         self._max = max_concurrency
         self._running = 0
         self._peak = 0
         self._queues: dict[Hashable, deque[_Ticket]] = {}
         self._ready: list[_Ticket] = []
         self._seq = itertools.count()
-        self._tps = tps
-        # By default start with one second's worth, as the client's rate gate (and a service's
-        # token bucket) allows at first; afterwards at most _BURST are banked.
-        self._tokens = max(_BURST, tps or 0.0) if burst is None else max(1.0, burst)
-        self._refilled: float | None = None
-        self._due: float | None = None  # when a refused call was told a grant would be ready
-        self._running_priorities: list[float] = []
-        self._timer: asyncio.TimerHandle | None = None
         self._soon: asyncio.Handle | None = None
 
     def __repr__(self) -> str:
@@ -118,11 +98,6 @@ class PersonScheduler:
     def max_concurrency(self) -> int:
         """The global bound on calls running at once."""
         return self._max
-
-    @property
-    def tps(self) -> float | None:
-        """The pace of slot grants per second, or None."""
-        return self._tps
 
     @property
     def running(self) -> int:
@@ -203,7 +178,6 @@ class PersonScheduler:
 
     def _release(self, ticket: _Ticket) -> None:
         self._running -= 1
-        self._running_priorities.remove(ticket.priority)
         queue = self._queues[ticket.key]
         queue.popleft()
         if queue:
@@ -212,8 +186,8 @@ class PersonScheduler:
             del self._queues[ticket.key]
         # Grant in the next loop iteration, not now: the caller that released usually submits
         # the next call of its chain in the same step (an enrollment's worker does), and that
-        # call must compete for the free slot and for the grant kept back for it, not find
-        # them handed to a call of lower priority a moment before.
+        # call must compete for the free slot, not find it handed to a call of lower priority
+        # a moment before.
         if self._soon is None:
             self._soon = asyncio.get_running_loop().call_soon(self._dispatch_soon)
 
@@ -223,48 +197,9 @@ class PersonScheduler:
 
     def _dispatch(self) -> None:
         while self._running < self._max and self._ready:
-            ticket = self._ready[0]
+            ticket = heapq.heappop(self._ready)
             if ticket.cancelled or ticket.grant.done():
-                heapq.heappop(self._ready)
                 continue
-            if self._tps is not None and not self._take_token(ticket.priority):
-                return
-            heapq.heappop(self._ready)
             self._running += 1
-            self._running_priorities.append(ticket.priority)
             self._peak = max(self._peak, self._running)
             ticket.grant.set_result(None)
-
-    def _take_token(self, priority: float) -> bool:
-        """Spend a paced grant for a call of ``priority``, or arm a timer and say no."""
-        assert self._tps is not None
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        if self._refilled is None:
-            self._refilled = now
-        cap = max(_BURST, self._tokens)  # the first second's worth is spent, never refilled
-        if self._due is not None and now > self._due:
-            # Calls have waited since the grant was due: the time the timer (or the loop) was
-            # late is not lost to the cap, or the pace would fall short of tps.
-            cap += min(_LATE, (now - self._due) * self._tps)
-        self._due = None
-        self._tokens = min(cap, self._tokens + (now - self._refilled) * self._tps)
-        self._refilled = now
-        # Keep one grant back while a call of higher priority runs: it returns soon and must
-        # not wait for the next grant behind calls that can wait.
-        keep = 1.0 if any(p > priority for p in self._running_priorities) else 0.0
-        if self._tokens >= 1.0 + keep:
-            self._tokens -= 1.0
-            return True
-        when = now + (1.0 + keep - self._tokens) / self._tps
-        self._due = when
-        if self._timer is not None and self._timer.when() > when:
-            self._timer.cancel()
-            self._timer = None
-        if self._timer is None:
-            self._timer = loop.call_at(when, self._on_timer)
-        return False
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._dispatch()

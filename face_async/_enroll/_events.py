@@ -19,6 +19,7 @@ __all__ = [
     "RateLimitWait",
     "TrainingFinished",
     "TrainingStarted",
+    "WaitingForLateWrites",
 ]
 
 
@@ -90,10 +91,19 @@ class OutcomeReconciled(EnrollEvent):
 
 
 @attrs.frozen(kw_only=True)
+class WaitingForLateWrites(EnrollEvent):
+    """Writes whose outcome was unknown may still be applied by the service: the run waits
+    ``seconds`` (until ``late_write_window`` has passed since the last of them was sent), then
+    verifies the ``persons`` concerned and removes what landed twice."""
+
+    seconds: float
+    persons: int
+
+
+@attrs.frozen(kw_only=True)
 class RateLimitWait(EnrollEvent):
-    """The service answered a write of ``person`` with 429: the run waits ``seconds`` (the
-    service's Retry-After, at most the client's ``RetryPolicy.max_server_delay``) and sends it
-    again; ``attempt`` counts the 429s of that write."""
+    """Kept for compatibility; no longer emitted: 429 waits happen inside the client (its
+    RetryPolicy and the shared pause of its gate), not in the enrollment."""
 
     person: str
     seconds: float
@@ -133,7 +143,8 @@ class EnrollReport:
     ``rate_limited`` come from ``client.stats`` (re-sent attempts, 429s seen); ``reconciled``
     counts ambiguous writes checked against the service, ``duplicates_removed`` late
     duplicates deleted (faces, and persons created twice by an ambiguous create); ``calls``
-    counts HTTP attempts of the run.
+    counts HTTP attempts of the run; ``settle_wait`` the seconds spent waiting for writes that
+    could still land (see :class:`WaitingForLateWrites`).
     """
 
     group_id: str
@@ -152,6 +163,7 @@ class EnrollReport:
     elapsed: float
     trained: bool
     training_status: str | None
+    settle_wait: float = 0.0
 
     @property
     def calls_per_second(self) -> float:
