@@ -106,7 +106,7 @@ async def take(request: web.Request, ctx: Context) -> web.StreamResponse:
     """Snapshot_Take: copies the object now; the snapshot appears when the operation ends."""
     body = await read_json(request)
     kind = body.get("type")
-    if kind not in _TYPES:
+    if not isinstance(kind, str) or kind not in _TYPES:
         raise bad_argument("Invalid argument type.")
     object_id = body.get("objectId")
     if not isinstance(object_id, str) or not ID_RE.match(object_id):
