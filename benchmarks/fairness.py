@@ -10,9 +10,9 @@ In a worker process, ``tasks`` coroutines each GET one person group in a loop un
   same pool size — aiohttp's connector hands a released connection to whoever asks next, so
   the busy tasks keep it and the rest wait.
 
-Per run: calls/s, completed calls per task (min, max, max/min, tasks with at most one), the
-wait of each call (its latency, queueing included: mean, p99, max, max/mean) and the errors
-and timeouts seen. The clients are interleaved over the runs.
+Per run: calls/s, the client's CPU per call, completed calls per task (min, max, max/min,
+tasks with at most one), the wait of each call (its latency, queueing included: mean, p99, max,
+max/mean) and the errors and timeouts seen. The clients are interleaved over the runs.
 
 The worker is this module (``python -m benchmarks.fairness < spec.json``), in the same
 process model as ``benchmarks._worker``: one ``RESULT {json}`` line on stdout.
@@ -48,6 +48,7 @@ GROUP = "fairness"
 # Figures summarised over the runs (median, min-max), each a key of a run's result.
 FIGURES = (
     "calls_per_s",
+    "cpu_us_per_call",
     "completed_min",
     "completed_max",
     "completed_max_over_min",
@@ -172,6 +173,7 @@ async def _loop(spec: dict[str, Any]) -> dict[str, Any]:
         "cpu_s": cpu,
         "calls": len(ordered),
         "calls_per_s": len(ordered) / wall if wall > 0 else None,
+        "cpu_us_per_call": cpu / len(ordered) * 1e6 if ordered else None,
         "completed_min": low,
         "completed_max": high,
         "completed_max_over_min": high / low if low else None,

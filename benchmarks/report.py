@@ -401,6 +401,7 @@ def fairness_table(fair: dict[str, Any]) -> list[str]:
         [
             row["label"],
             fmt_summary(row["calls_per_s"], 0),
+            fmt_summary(row.get("cpu_us_per_call"), 0),
             fmt_summary(row["completed_min"], 0),
             fmt_summary(row["completed_max"], 0),
             fmt_summary(row["completed_max_over_min"], 2, "x")
@@ -420,6 +421,7 @@ def fairness_table(fair: dict[str, Any]) -> list[str]:
     header = [
         "client",
         "calls / s",
+        "client CPU µs / call",
         "completed / task, min",
         "max",
         "max / min",
