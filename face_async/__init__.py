@@ -69,6 +69,9 @@ from face_async._errors import (
     UnsupportedFeature,
     UnsupportedMediaType,
 )
+from face_async._http._adaptive import (
+    AdaptiveRate,
+)
 from face_async._http._endpoint import (
     TokenProvider,
 )
@@ -151,6 +154,7 @@ __all__ = [
     "APIError",
     "Accessory",
     "AccessoryType",
+    "AdaptiveRate",
     "AsyncFaceClient",
     "AuthenticationError",
     "BadRequest",

@@ -165,17 +165,20 @@ class RedisGates:
         self, base_url: str, credential_id: str, tps: float | None, *, slots: int, pool: Pool
     ) -> RedisGate:
         """The gate for one endpoint and credential (``tps`` None: the quota's)."""
-        quota = self.quota
-        # A token provider's fingerprint is per process; the service's quota is per resource.
-        credential = "token" if credential_id.startswith("token:") else credential_id
-        tag = f"{quota.prefix}:{{{base_url}|{credential}}}"
         return RedisGate(
             self,
-            (f"{tag}:tat", f"{tag}:pause"),
-            tps if tps is not None else quota.tps,
+            self.keys(base_url, credential_id),
+            tps if tps is not None else self.quota.tps,
             slots=slots,
             pool=pool,
         )
+
+    def keys(self, base_url: str, credential_id: str) -> tuple[str, str]:
+        """The Redis keys (bucket, pause) of one endpoint and credential."""
+        # A token provider's fingerprint is per process; the service's quota is per resource.
+        credential = "token" if credential_id.startswith("token:") else credential_id
+        tag = f"{self.quota.prefix}:{{{base_url}|{credential}}}"
+        return f"{tag}:tat", f"{tag}:pause"
 
     def down(self, now: float) -> bool:
         """Whether Redis failed less than REDIS_RETRY_AFTER seconds ago."""
@@ -315,8 +318,12 @@ class RedisGate(Gate):
             if granted:
                 self._token_at = now
             elif now + wait > self.pause_until:
-                self.pause_until = now + wait  # another process's 429
+                self._paused_elsewhere(now, wait)
         self._dispatch()
+
+    def _paused_elsewhere(self, now: float, wait: float) -> None:
+        # Another process's 429 holds the shared quota for ``wait`` seconds from ``now``.
+        self.pause_until = now + wait
 
     async def _share_pause(self, seconds: float) -> None:
         answer = await self._gates.run(self._keys, "pause", round(seconds * 1e6))
