@@ -11,7 +11,8 @@ stream variants, the two verify operations) are told apart by ``accept``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, cast
+from operator import itemgetter
+from typing import Any, Final, NamedTuple, cast
 from urllib.parse import unquote
 
 import attrs
@@ -43,8 +44,7 @@ class Route:
     accept: Accept | None = None
 
 
-@attrs.frozen
-class RouteMatch:
+class RouteMatch(NamedTuple):
     """The operation a request resolved to, with its decoded path parameters."""
 
     route: Route
@@ -55,10 +55,25 @@ class RouteMatch:
         return self.route.name
 
 
-def _segments(path: str) -> list[str]:
-    if len(path) > 1 and path.endswith("/"):
-        path = path[:-1]
-    return [unquote(part) if "%" in part else part for part in path[1:].split("/")]
+def _split(path: str) -> list[str]:
+    parts = path[1:].split("/")
+    return [unquote(part) for part in parts] if "%" in path else parts
+
+
+class _Layout(NamedTuple):
+    """Where a path shape has its placeholders: getters of the fixed and variable segments."""
+
+    fixed: Callable[[list[str]], tuple[str, ...]]
+    variable: Callable[[list[str]], tuple[str, ...]]
+
+
+def _getter(positions: tuple[int, ...]) -> Callable[[list[str]], tuple[str, ...]]:
+    if not positions:
+        return lambda _: ()
+    pick = itemgetter(*positions)
+    if len(positions) == 1:
+        return lambda parts: (pick(parts),)
+    return pick
 
 
 class Router:
@@ -67,9 +82,11 @@ class Router:
     def __init__(self) -> None:
         self._registered: list[Route] = []
         # (method, segment count) -> placeholder layouts, fewest placeholders first
-        self._layouts: dict[tuple[str, int], list[tuple[int, ...]]] = {}
-        # (method, segments with "" at the placeholders, fixed ones lowercased) -> candidates
-        self._table: dict[tuple[str, tuple[str, ...]], list[tuple[Route, tuple[str, ...]]]] = {}
+        self._layouts: dict[tuple[str, int], list[tuple[tuple[int, ...], _Layout]]] = {}
+        # (method, placeholder positions, fixed segments lowercased) -> candidates
+        self._table: dict[
+            tuple[str, tuple[int, ...], tuple[str, ...]], list[tuple[Route, tuple[str, ...]]]
+        ] = {}
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -80,46 +97,45 @@ class Router:
         """Register ``route``; among routes of one method and path, the first accepting wins."""
         segments = route.template.strip("/").split("/")
         names: list[str] = []
-        layout: list[int] = []
-        key: list[str] = []
+        variable: list[int] = []
+        fixed: list[int] = []
         for index, segment in enumerate(segments):
             if segment.startswith("{") and segment.endswith("}"):
                 names.append(segment[1:-1])
-                layout.append(index)
-                key.append("")
+                variable.append(index)
             else:
-                key.append(segment.lower())
+                fixed.append(index)
         method = route.method.upper()
         layouts = self._layouts.setdefault((method, len(segments)), [])
-        if tuple(layout) not in layouts:
-            layouts.append(tuple(layout))
-            layouts.sort(key=len)
-        self._table.setdefault((method, tuple(key)), []).append((route, tuple(names)))
+        positions = tuple(variable)
+        if all(known != positions for known, _ in layouts):
+            layouts.append((positions, _Layout(_getter(tuple(fixed)), _getter(positions))))
+            layouts.sort(key=lambda entry: len(entry[0]))
+        key = (method, positions, tuple(segments[i].lower() for i in fixed))
+        self._table.setdefault(key, []).append((route, tuple(names)))
         self._registered.append(route)
 
     async def resolve(self, request: web.Request) -> RouteMatch | None:
         """The operation ``request`` calls, or None (the service answers 404 then)."""
-        segments = _segments(request.rel_url.raw_path)
-        layouts = self._layouts.get((request.method, len(segments)))
+        path = request.rel_url.raw_path
+        if len(path) > 1 and path[-1] == "/":
+            path = path[:-1]
+        method = request.method
+        segments = _split(path)
+        layouts = self._layouts.get((method, len(segments)))
         if layouts is None:
             return None
-        lowered = [segment.lower() for segment in segments]
-        for layout in layouts:
-            key = lowered.copy()
-            for index in layout:
-                if not segments[index]:
-                    break
-                key[index] = ""
-            else:
-                candidates = self._table.get((request.method, tuple(key)))
-                if candidates is None:
-                    continue
-                for route, names in candidates:
-                    if route.accept is None or await route.accept(request):
-                        params = {
-                            name: segments[index] for name, index in zip(names, layout, strict=True)
-                        }
-                        return RouteMatch(route, params)
+        lowered = _split(path.lower())
+        for positions, layout in layouts:
+            candidates = self._table.get((method, positions, layout.fixed(lowered)))
+            if candidates is None:
+                continue
+            values = layout.variable(segments)
+            if not all(values):
+                continue
+            for route, names in candidates:
+                if route.accept is None or await route.accept(request):
+                    return RouteMatch(route, dict(zip(names, values, strict=True)))
         return None
 
 
