@@ -33,17 +33,6 @@ from face_async._enroll._scheduler import PersonScheduler, face_list_key, person
 from face_async._enroll._sources import IMAGE_SUFFIXES, fingerprint
 
 
-def makespan_floor(
-    face_counts: list[int], *, latency: float, concurrency: int, tps: float | None = None
-) -> float:
-    """Deprecated: moved to ``benchmarks.makespan``; kept until ``face_async.__all__`` drops it."""
-    counts = list(face_counts)
-    if not counts:
-        return 0.0
-    total = sum(counts)
-    return max(max(counts) * latency, total / tps if tps else 0.0, total * latency / concurrency)
-
-
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_FACES_PER_PERSON",
@@ -70,6 +59,5 @@ __all__ = [
     "enroll_iter",
     "face_list_key",
     "fingerprint",
-    "makespan_floor",
     "person_key",
 ]
