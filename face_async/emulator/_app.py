@@ -1,8 +1,9 @@
 """Every route of the Face API v1.0 (and the v1.2-preview.1 LargePersonGroup subset).
 
-Each route is named with the spec's operationId; the middlewares read the name of the request's
-operation with :func:`route_name`. Routes registered under the v1.2-preview.1 prefix (for
-azure-ai-vision-face) are named ``<operationId>:v1_2``; :func:`operation_id` strips the suffix.
+Each route is named with the spec's operationId; the middlewares read the request's operation
+with :func:`resolve` (worked out once per request). Routes registered under the v1.2-preview.1
+prefix (for azure-ai-vision-face) are named ``<operationId>:v1_2``; :func:`operation_id` strips
+the suffix.
 Fixed path segments match case-insensitively (``persistedFaces`` and ``persistedfaces``): aiohttp
 sends every request to one catch-all route and the emulator's own table (``_dispatch``) finds the
 operation.
@@ -38,7 +39,6 @@ __all__ = [
     "add_routes",
     "operation_id",
     "resolve",
-    "route_name",
 ]
 
 API_PREFIX = "/face/v1.0"
@@ -199,12 +199,6 @@ def add_routes(
 async def resolve(request: web.Request) -> RouteMatch | None:
     """The operation ``request`` calls (worked out once per request), or None."""
     return await route_match(request, request.app[ROUTER_KEY])
-
-
-async def route_name(request: web.Request) -> str:
-    """The route name of the request's operation, or NOT_FOUND_ROUTE when none matches."""
-    found = await resolve(request)
-    return NOT_FOUND_ROUTE if found is None else found.name
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:

@@ -11,9 +11,9 @@ class ServiceLimits:
 
     ``training_seconds`` is how long a training stays ``running`` (real event-loop time),
     ``snapshot_seconds`` how long a snapshot take/apply operation takes (``notStarted`` for
-    its first fifth, then ``running``). Quotas are
-    the S0 tier's; ``snapshot_takes_per_day``/``snapshot_applies_per_day`` count the operations
-    accepted in the last 24 hours of the emulator's clock.
+    its first fifth, then ``running``). Quotas are the S0 tier's;
+    ``snapshot_takes_per_day``/``snapshot_applies_per_day`` count the operations accepted in
+    the last 24 hours of the emulator's clock.
     """
 
     max_faces_per_person: int = 248
