@@ -81,6 +81,10 @@ from face_async._http._policy import (
 from face_async._http._redis_gate import (
     RedisQuota,
 )
+from face_async._http._resource_pool import (
+    Resource,
+    ResourcePool,
+)
 from face_async._images import (
     ImageSource,
 )
@@ -245,6 +249,8 @@ __all__ = [
     "RateLimited",
     "RecognitionModel",
     "RedisQuota",
+    "Resource",
+    "ResourcePool",
     "ResponseError",
     "RetryPolicy",
     "ServerError",

@@ -37,6 +37,7 @@ from ._gate import GateRegistry, request_priority
 from ._operations import Operation
 from ._paths import build_path, encode_query
 from ._policy import RetryPolicy
+from ._resource_pool import ResourcePool, Route
 
 __all__ = ["ClientStats", "Timeout", "Transport", "to_client_timeout"]
 
@@ -200,7 +201,7 @@ class Transport:
     @overload
     async def call(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint | ResourcePool,
         op: Operation,
         path_args: tuple[str, ...] = (),
         *,
@@ -214,7 +215,7 @@ class Transport:
     @overload
     async def call(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint | ResourcePool,
         op: Operation,
         path_args: tuple[str, ...] = (),
         *,
@@ -227,7 +228,7 @@ class Transport:
 
     async def call(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint | ResourcePool,
         op: Operation,
         path_args: tuple[str, ...] = (),
         *,
@@ -248,7 +249,12 @@ class Transport:
         """
         if self.state != "open":
             self.open()
-        url = endpoint.base_url + build_path(op.path, path_args)
+        route: Route | None = None
+        if isinstance(endpoint, Endpoint):
+            url = endpoint.base_url + build_path(op.path, path_args)
+        else:  # a pool: the member, and so the base URL, is picked per attempt
+            route = endpoint.route(op, path_args, query, json)
+            url = build_path(op.path, path_args)
         if query:
             url += "?" + encode_query(query)
         body: bytes | None
@@ -262,13 +268,18 @@ class Transport:
         else:
             body, content_type = None, None
         client_timeout = self.timeout if timeout is None else to_client_timeout(timeout)
-        return await self._send(
-            endpoint, op, URL(url, encoded=True), body, content_type, client_timeout, model
+        if isinstance(endpoint, Endpoint):
+            return await self._send(
+                endpoint, op, URL(url, encoded=True), body, content_type, client_timeout, model
+            )
+        assert route is not None
+        return await self._send_pooled(
+            endpoint, route, op, url, body, content_type, client_timeout, model
         )
 
     async def call_for_operation_location(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint | ResourcePool,
         op: Operation,
         path_args: tuple[str, ...] = (),
         *,
@@ -321,6 +332,68 @@ class Transport:
                 if decision.pause:
                     endpoint.gate.pause(decision.delay)  # the gate holds us (and everyone)
                 elif decision.delay > 0:
+                    await asyncio.sleep(decision.delay)
+                ambiguous = ambiguous or decision.ambiguous
+                attempt += 1
+                continue
+            if isinstance(decision, Unknown):
+                unknown = decision.error
+                self._count_unknown(unknown)
+                raise unknown from unknown.cause
+            assert isinstance(decision, Fail)
+            error = decision.error
+            raise error from error.__cause__
+
+    async def _send_pooled(
+        self,
+        pool: ResourcePool,
+        route: Route,
+        op: Operation,
+        path: str,
+        body: bytes | None,
+        content_type: str | None,
+        timeout: aiohttp.ClientTimeout,
+        model: Any,
+    ) -> Any:
+        """:meth:`_send` over a pool: each attempt's member is picked, told its outcome; a
+        retry of a movable route may go to another member (without the wait meant for the
+        failed one); a write keeps its member and the decision (Unknown stays Unknown)."""
+        policy = self.retry
+        priority = request_priority.get()
+        attempt = 1
+        ambiguous = False
+        member = pool.pick(route)
+        while True:
+            endpoint = member.endpoint
+            url = URL(endpoint.base_url + path, encoded=True)
+            happened = await self._attempt(
+                endpoint, op, url, body, content_type, timeout, priority, attempt
+            )
+            pool.observe(member, happened)
+            decision = decide(
+                op,
+                happened,
+                attempt,
+                policy,
+                model=model,
+                jitter=random.random(),
+                ambiguous_before=ambiguous,
+                redact=endpoint.redact,
+                redact_text=endpoint.redact_text,
+            )
+            if isinstance(decision, Done):
+                pool.learn(route, member, decision.value)
+                return decision.value
+            if isinstance(decision, Retry):
+                self._log_retry(op, attempt, decision)
+                if decision.pause:
+                    endpoint.gate.pause(decision.delay)
+                moved = False
+                if route.movable:
+                    following = pool.pick(route, avoid=member)
+                    moved = following is not member
+                    member = following
+                if not moved and not decision.pause and decision.delay > 0:
                     await asyncio.sleep(decision.delay)
                 ambiguous = ambiguous or decision.ambiguous
                 attempt += 1

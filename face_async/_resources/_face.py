@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import face_async._validation as v
 from face_async._http import _operations as o
+from face_async._http._resource_pool import near_group
 from face_async._images import ImageSource, load_image
 from face_async._models import (
     DetectedFace,
@@ -216,6 +217,40 @@ class FaceOperations(Resource):
             face_ids=v.check_uuid_list(face_ids, "face_ids", min_items=2, max_items=1000)
         )
         return await self._call_model(GroupResult, o.FACE_GROUP, json=body, timeout=timeout)
+
+    async def identify_image(
+        self,
+        image: ImageSource,
+        /,
+        *,
+        person_group_id: str | None = None,
+        large_person_group_id: str | None = None,
+        max_num_of_candidates_returned: int = 1,
+        confidence_threshold: float | None = None,
+        recognition_model: RecognitionModel | str = RecognitionModel.RECOGNITION_01,
+        detection_model: DetectionModel | str = DetectionModel.DETECTION_01,
+        timeout: Timeout | None = None,
+    ) -> builtins.list[IdentifyResult]:
+        """Detect the faces of an image and identify the 10 largest against a trained group.
+
+        On a pool the detect runs on a resource that holds the group, so the identify can use
+        its faceIds there. The recognition model must be the group's. Returns [] for an image
+        without faces. Raises as :meth:`detect` and :meth:`identify`.
+        """
+        group_id, large_group_id = _one_group(person_group_id, large_person_group_id)
+        with near_group(group_id or large_group_id):
+            faces = await self.detect(
+                image, recognition_model=recognition_model, detection_model=detection_model,
+                timeout=timeout,
+            )  # fmt: skip
+        face_ids = [face.face_id for face in faces if face.face_id][:10]
+        if not face_ids:
+            return []
+        return await self.identify(
+            face_ids, person_group_id=group_id, large_person_group_id=large_group_id,
+            max_num_of_candidates_returned=max_num_of_candidates_returned,
+            confidence_threshold=confidence_threshold, timeout=timeout,
+        )  # fmt: skip
 
 
 def _one_group(
