@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import urllib.request
+from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import aiohttp
 from yarl import URL
@@ -14,6 +15,7 @@ from ._errors import ClientClosedError, FaceValidationError
 from ._http._endpoint import Endpoint, TokenProvider, credential_fingerprint
 from ._http._policy import RetryPolicy
 from ._http._redis_gate import RedisQuota
+from ._http._resource_pool import Member, Resource, ResourcePool
 from ._http._transport import ClientStats, Transport
 from ._regions import region_url
 from ._resources import (
@@ -218,6 +220,83 @@ class AsyncFaceClient:
             endpoint, key=key, session=session, timeout=timeout, retry=retry, tps=tps,
             allow_insecure_http=allow_insecure_http, trace_configs=trace_configs,
         )  # fmt: skip
+
+    @classmethod
+    def pool(
+        cls,
+        resources: Sequence[Resource],
+        *,
+        default: str | None = None,
+        cool_down: float = 30.0,
+        failure_streak: int = 3,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_connections_per_host: int = DEFAULT_MAX_CONNECTIONS_PER_HOST,
+        allow_insecure_http: bool = False,
+        trace_configs: list[aiohttp.TraceConfig] | None = None,
+        quota: RedisQuota | None = None,
+    ) -> AsyncFaceClient:
+        """One client over several resources (:class:`Resource`: endpoint, credential, tps,
+        groups), one session; each resource has its own gate.
+
+        Calls go where their faceIds were made, to the resources holding their group (writes to
+        the first of them), else to the resource with the most free quota for its rate; a
+        failing resource is avoided for ``cool_down`` seconds (after a connection error, or
+        ``failure_streak`` 5xx/timeouts in a row) and only idempotent calls move. ``default``
+        (a resource name) gets the calls bound to nothing else (listings, snapshots); the other
+        arguments are the constructor's. ``client.resource_pool`` holds the per-resource
+        counters. Raises FaceValidationError for bad arguments (nothing sent).
+        """
+        if not resources or not all(isinstance(r, Resource) for r in resources):
+            raise FaceValidationError(
+                "resources must be a non-empty list of Resource", parameter="resources"
+            )
+        first = resources[0]
+        client = cls(
+            first.endpoint, key=first.key, token_provider=first.token_provider, tps=first.tps,
+            session=session, timeout=timeout, retry=retry, max_connections=max_connections,
+            max_connections_per_host=max_connections_per_host,
+            allow_insecure_http=allow_insecure_http, trace_configs=trace_configs, quota=quota,
+        )  # fmt: skip
+        transport, members = client._transport, list[Member]()
+        for index, resource in enumerate(resources):
+            endpoint = client._endpoint
+            if index:
+                _check_credential(resource.key, resource.token_provider)
+                base_url = resolve_endpoint(
+                    resource.endpoint, allow_insecure_http=allow_insecure_http
+                )
+                endpoint = _make_endpoint(
+                    transport, base_url, resource.key, resource.token_provider, resource.tps
+                )
+            url = URL(endpoint.base_url)
+            name = resource.name or f"{url.host}:{url.port}"
+            if any(member.name == name for member in members):
+                name = f"{name}#{index}"
+            members.append(Member(index, name, endpoint, resource.groups))
+        names = [member.name for member in members]
+        if default is not None and default not in names:
+            raise FaceValidationError(f"no resource named {default!r}", parameter="default")
+        router = ResourcePool(
+            members,
+            default=0 if default is None else names.index(default),
+            cool_down=cool_down,
+            failure_streak=failure_streak,
+        )
+        # The resource groups send through the pool; the transport picks a member per attempt.
+        client._bind(transport, cast(Endpoint, router))
+        client._endpoint = router.default.endpoint
+        client._pool = router
+        return client
+
+    _pool: ResourcePool | None = None
+
+    @property
+    def resource_pool(self) -> ResourcePool | None:
+        """The pool of a client made by :meth:`pool` (members, routing, counters), else None."""
+        return self._pool
 
     def _bind(self, transport: Transport, endpoint: Endpoint) -> None:
         self._transport = transport
