@@ -13,6 +13,7 @@ import asyncio
 import io
 import os
 from typing import Protocol, TypeAlias, runtime_checkable
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -99,12 +100,13 @@ STR_IMAGE_RULE = "a str image must be an http:// or https:// URL; pass a pathlib
 
 
 def is_url(value: str) -> bool:
-    """Whether a str image is a URL: it starts with http:// or https:// (any case).
+    """Whether a str image is a URL: it starts with http:// or https:// (any case) and names
+    a host.
 
     The one rule for ``str`` images everywhere (client methods and enrollment sources): any
     other str is refused with :func:`str_image_error`, never guessed to be a path.
     """
-    return value[:8].lower().startswith(("http://", "https://"))
+    return value[:8].lower().startswith(("http://", "https://")) and bool(urlsplit(value).netloc)
 
 
 def str_image_error(parameter: str = "image") -> FaceValidationError:

@@ -20,7 +20,7 @@ from typing import Any
 from face_async._cli._commands import demo_command, enroll_command, identify_command
 from face_async._cli._exit import EXIT_INTERRUPTED, outcome_of
 from face_async._cli._parser import build_parser as _build_parser
-from face_async._cli._progress import configure_logging
+from face_async._cli._progress import cli_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -33,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``face-async``; returns the exit code (see ``face-async --help``)."""
     args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
+    with cli_logging(args.verbose):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     sync_handler: Callable[[argparse.Namespace], int] | None = getattr(args, "sync_handler", None)
     try:
         if sync_handler is not None:

@@ -29,7 +29,7 @@ from face_async._enroll import (
     WaitingForLateWrites,
 )
 
-__all__ = ["MODES", "Progress", "configure_logging", "have_tqdm"]
+__all__ = ["MODES", "Progress", "cli_logging", "have_tqdm"]
 
 MODES = ("auto", "bar", "lines", "ticks", "none")
 LOGGER = "face_async"
@@ -44,20 +44,25 @@ def have_tqdm() -> bool:
     return True
 
 
-def configure_logging(verbose: int) -> None:
-    """Route the library's log records to stderr: errors only by default, ``-v`` warnings
-    and retries, ``-vv`` every request."""
+@contextlib.contextmanager
+def cli_logging(verbose: int) -> Iterator[None]:
+    """Route the library's log records to stderr while a command runs: errors only by default,
+    ``-v`` warnings and retries, ``-vv`` every request. The logger is restored afterwards, so
+    ``main()`` called in-process leaves no trace."""
     level = {0: logging.ERROR, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logger = logging.getLogger(LOGGER)
-    logger.setLevel(level)
-    for handler in list(logger.handlers):
-        if getattr(handler, "_face_async_cli", False):
-            logger.removeHandler(handler)
+    saved = logger.level, logger.propagate
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    handler._face_async_cli = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
+    logger.setLevel(level)
     logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 def _waiting(event: WaitingForLateWrites) -> str:
