@@ -479,3 +479,17 @@ async def test_5_journal_busy_exits_3(emulator: Emulator, tmp_path: Path) -> Non
     assert code == 3
     assert "in use by another process" in err
     assert "--journal" in err
+
+
+async def test_8_demo_on_a_terminal_keeps_its_header() -> None:
+    code, text = await run_in_terminal(
+        "demo", "--persons", "4", "--photos", "3", "--latency", "0", env=cli_env()
+    )
+    assert code == 0, text
+    assert text.startswith("face-async demo: 4 persons x 3 photos")
+    assert "planted bad images:" in text
+    assert "enrolling 16 images of 4 persons into demo" in text
+    assert "enrolling: 100%" in text
+    assert "training:" not in text
+    assert "images done (12 added, 0 already enrolled, 4 failed); training demo..." in text
+    assert "new photo of a stranger" in text
