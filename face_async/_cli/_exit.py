@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import attrs
 
 from face_async._enroll import JournalBusy
@@ -106,6 +108,10 @@ def outcome_of(exc: BaseException, *, key_env: str = "FACE_APIKEY") -> Outcome:
     if isinstance(exc, JournalBusy):
         return Outcome(
             EXIT_RETRYABLE, str(exc), "wait for the other run to finish, or pass another --journal"
+        )
+    if isinstance(exc, sqlite3.DatabaseError):
+        return Outcome(
+            EXIT_USAGE, f"the journal cannot be used: {exc}", "pass another --journal FILE"
         )
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""

@@ -493,3 +493,16 @@ async def test_8_demo_on_a_terminal_keeps_its_header() -> None:
     assert "training:" not in text
     assert "images done (12 added, 0 already enrolled, 4 failed); training demo..." in text
     assert "new photo of a stranger" in text
+
+
+async def test_5_a_file_that_is_not_a_journal_exits_2(emulator: Emulator, tmp_path: Path) -> None:
+    write_photos(tmp_path / "photos", 1, 1)
+    journal = tmp_path / "notes.txt"
+    journal.write_text("not a journal " * 100)
+    code, _, err = await run_cli(
+        "enroll", str(tmp_path / "photos"), "--group", "g", "--journal", str(journal),
+        env=emu_env(emulator), cwd=tmp_path,
+    )  # fmt: skip
+    assert code == 2
+    assert "the journal cannot be used" in err
+    assert "Traceback" not in err
