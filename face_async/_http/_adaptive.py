@@ -134,7 +134,7 @@ class CubicRate:
             self._origin = self._interval_start = now
         self._count += 1
         elapsed = now - self._interval_start
-        if elapsed >= MEASURE_INTERVAL:
+        if elapsed >= MEASURE_INTERVAL and self._count > 1:
             latest = self._count / elapsed
             if self.measured:
                 latest = SMOOTHING * latest + (1.0 - SMOOTHING) * self.measured
@@ -158,8 +158,6 @@ class CubicRate:
         if now < self._calm_until:
             return False
         self._calm_until = now + hold
-        if self._origin is None:
-            self._interval_start = now
         found = self.rate
         if self.measured and not self.shared:
             found = min(found, self.measured)
@@ -168,6 +166,9 @@ class CubicRate:
         self._origin = now
         self.cuts += 1
         self.rate = self._clamp(found * BETA)
+        # Nothing is sent during the pause: measure again from its end.
+        self._count = 0
+        self._interval_start = now + hold
         return True
 
     def _clamp(self, rate: float) -> float:
@@ -182,6 +183,12 @@ class _Adaptive(Gate):
     # state: a base class with slots of its own could not be combined with RedisGate).
     __slots__ = ()
     cubic: CubicRate
+
+    def set_tps(self, tps: float | None) -> None:
+        """Replace the current rate; calls are spaced evenly, without bursts."""
+        super().set_tps(tps)
+        # A burst would drain an unknown bucket before the rate could tell it is too high.
+        self._burst_window = 0.0
 
     def _admit(self) -> None:
         super()._admit()
