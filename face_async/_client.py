@@ -12,6 +12,7 @@ import aiohttp
 from yarl import URL
 
 from ._errors import ClientClosedError, FaceValidationError
+from ._http._adaptive import AdaptiveRate
 from ._http._endpoint import Endpoint, TokenProvider, credential_fingerprint
 from ._http._policy import RetryPolicy
 from ._http._redis_gate import RedisQuota
@@ -118,7 +119,9 @@ class AsyncFaceClient:
     (seconds or ``aiohttp.ClientTimeout``) applies to each attempt and can be overridden per
     call; ``retry`` sets the retry policy; ``tps`` caps calls per second to this endpoint and
     credential across all coroutines; ``quota`` (a :class:`RedisQuota`) shares that limit,
-    and the 429 pauses, with every process using the same Redis. ``trace_configs`` are handed
+    and the 429 pauses, with every process using the same Redis. ``rate`` (an
+    :class:`AdaptiveRate`, instead of ``tps``) finds an unknown quota: cut on 429s, grown
+    without them; with ``quota`` the shared rate adapts. ``trace_configs`` are handed
     to the session aiohttp creates (for example OpenTelemetry's aiohttp instrumentation); each
     attempt carries ``trace_request_ctx`` with its ``operation_id`` and ``attempt`` number.
 
@@ -150,6 +153,7 @@ class AsyncFaceClient:
         allow_insecure_http: bool = False,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
         quota: RedisQuota | None = None,
+        rate: AdaptiveRate | None = None,
     ) -> None:
         _check_credential(key, token_provider)
         if session is not None and trace_configs:
@@ -168,6 +172,14 @@ class AsyncFaceClient:
             )
         if quota is not None and not isinstance(quota, RedisQuota):
             raise FaceValidationError("quota must be a RedisQuota", parameter="quota")
+        if rate is not None:
+            if not isinstance(rate, AdaptiveRate):
+                raise FaceValidationError("rate must be an AdaptiveRate", parameter="rate")
+            if tps is not None:
+                raise FaceValidationError(
+                    "pass tps= (a fixed rate) or rate= (an adaptive one), not both",
+                    parameter="rate",
+                )
         base_url = resolve_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
         transport = Transport(
             session=session,
@@ -177,7 +189,9 @@ class AsyncFaceClient:
             max_connections_per_host=max_connections_per_host,
             trace_configs=trace_configs,
         )
-        if quota is not None:
+        if rate is not None:
+            transport.gates.factory = rate.gates(quota.gates() if quota is not None else None)
+        elif quota is not None:
             transport.gates.factory = quota.gates()
         self._allow_insecure_http = allow_insecure_http
         self._is_view = False
