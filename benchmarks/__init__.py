@@ -16,10 +16,12 @@ Scenarios (``--only`` picks a subset):
   5xx: duplicated and lost faces per client.
 - ``fairness``: 200 tasks looping on one endpoint at the default pool size, face-async against
   raw aiohttp with the same pool: completed calls per task and the worst wait against the mean.
+- ``soak``: the CLI under ~20 % faults of every kind and ``kill -9``, seeds in a row: duplicate
+  and lost faces and persons at the emulator; loop lag during a 10,000-face ``enroll()``.
 """
 
 from __future__ import annotations
 
-SCENARIOS = ("overhead", "parse", "makespan", "scale", "faults", "fairness")
+SCENARIOS = ("overhead", "parse", "makespan", "scale", "faults", "fairness", "soak")
 
 __all__ = ["SCENARIOS"]

@@ -28,6 +28,7 @@ from benchmarks import (
     parse,
     report,
     scale,
+    soak,
 )
 
 # Full mode is sized for about 15 minutes on 2 cores (benchmarks/README.md): overhead ~2 min,
@@ -86,6 +87,21 @@ FULL: dict[str, dict[str, Any]] = {
         "clients": list(fairness.CLIENTS),
         "grace_s": 60.0,
     },
+    "soak": {
+        "seeds": [1, 2, 3],
+        "persons": 20,
+        "faces": 4,
+        "fault_rate": 0.2,
+        "slow_s": 1.0,
+        "timeout_s": 0.7,
+        "concurrency": 8,
+        "kill_p": 0.6,
+        "kill_max_s": 4.0,
+        "max_rounds": 15,
+        "bound_s": 240,
+        "lag_faces": 10_000,
+        "runs": 1,
+    },
 }
 
 SMOKE: dict[str, dict[str, Any]] = {
@@ -125,6 +141,15 @@ SMOKE: dict[str, dict[str, Any]] = {
         "bound_s": 60,
     },
     "fairness": {**FULL["fairness"], "duration_s": 2.0, "runs": 1, "grace_s": 30.0},
+    "soak": {
+        **FULL["soak"],
+        "persons": 6,
+        "faces": 2,
+        "kill_max_s": 2.0,
+        "max_rounds": 8,
+        "bound_s": 40,
+        "lag_faces": 0,
+    },
 }
 
 RUNNERS = {
@@ -134,6 +159,7 @@ RUNNERS = {
     "scale": scale.run,
     "faults": faults.run,
     "fairness": fairness.run,
+    "soak": soak.run,
 }
 
 

@@ -70,6 +70,23 @@ def zipf_plan(persons: int, top: int, exponent: float = 1.0) -> list[int]:
     return [max(1, round(top / (rank**exponent))) for rank in range(1, persons + 1)]
 
 
+def makespan_floor(
+    face_counts: list[int], *, latency: float, concurrency: int, tps: float | None = None
+) -> float:
+    """The issue's floor: the least time adding these per-person face counts can take.
+
+    ``max(max_p faces_p * latency, sum(faces) / tps, sum(faces) * latency / concurrency)``:
+    one person's faces are added one after the other, the rate limit caps the calls per second
+    and ``concurrency`` calls run at once (moved here from the library).
+    """
+    if not face_counts:
+        return 0.0
+    total = sum(face_counts)
+    return max(
+        max(face_counts) * latency, total / tps if tps else 0.0, total * latency / concurrency
+    )
+
+
 def floors(plan: list[int], latency: float, tps: float, concurrency: int) -> dict[str, float]:
     """The issue's floor, and the bound that counts every call (see the module docstring)."""
     total = sum(plan)
@@ -80,7 +97,7 @@ def floors(plan: list[int], latency: float, tps: float, concurrency: int) -> dic
     burst = max(1.0, tps)
     all_calls = max(0.0, total + len(plan) - burst) / tps + latency
     return {
-        "floor_s": max(chain, rate, parallel),
+        "floor_s": makespan_floor(plan, latency=latency, concurrency=concurrency, tps=tps),
         "all_calls_bound_s": max(chain, all_calls, parallel),
         "chain_s": chain,
         "rate_s": rate,

@@ -32,7 +32,6 @@ from face_async._enroll._run import MAX_FACES_PER_PERSON, enroll, enroll_iter
 from face_async._enroll._scheduler import PersonScheduler, face_list_key, person_key
 from face_async._enroll._sources import IMAGE_SUFFIXES, fingerprint
 
-
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_FACES_PER_PERSON",

@@ -60,6 +60,9 @@ __all__ = ["ExactlyOnce", "PersonRun", "person_token"]
 
 # Sends of one write after checking it was not applied (each check reads the person).
 MAX_SENDS = 5
+# How long after its intent a send of an interrupted run may still have been in the client
+# (queued at the gate, waiting out 429s): beyond this, the intent's time is used as is.
+_RECENT = 600.0
 
 
 def person_token(group_id: str, name: str, *, large: bool) -> str:
@@ -140,15 +143,23 @@ class ExactlyOnce:
         if self.on_event is not None:
             self.on_event(event)
 
-    def doubt(self, name: str, person_id: str, sent_at: float) -> None:
-        """A write of the person sent at ``sent_at`` may still be applied: verify it later."""
-        deadline = sent_at + self.window
+    def doubt(self, name: str, person_id: str, since: float) -> None:
+        """A write of the person may still be applied up to ``window`` seconds after
+        ``since`` (when the client gave up on it): verify the person after that."""
+        deadline = since + self.window
         entry = self.unsettled.get(name)
         if entry is None:
             self.unsettled[name] = _Unsettled(person_id, deadline)
         else:
             entry.person_id = person_id or entry.person_id
             entry.deadline = max(entry.deadline, deadline)
+
+    def earlier(self, sent_at: float) -> float:
+        """When a send recorded by an earlier run may have been given up: that run ended
+        at most now (it may have been killed while the client was still retrying or
+        queueing it), unless the record is long past any window."""
+        now = time.time()
+        return now if now - sent_at < self.window + _RECENT else sent_at
 
     # persons --------------------------------------------------------------------------------
 
@@ -179,7 +190,7 @@ class ExactlyOnce:
         marker = PERSON_PREFIX + token
         if recorded is not None and recorded.sent_at is not None:
             # A create of an earlier run may still land: a twin to look for later.
-            self.doubt(pr.name, "", recorded.sent_at)
+            self.doubt(pr.name, "", self.earlier(recorded.sent_at))
         chosen = _choose(existing, recorded.person_id if recorded else None, marker)
         if chosen is None:
             await self.create_person(pr, token)
@@ -215,14 +226,15 @@ class ExactlyOnce:
             try:
                 person = await self.persons.create(self.group_id, name=pr.name, user_data=marker)
             except OutcomeUnknownError as exc:
+                failed_at = time.time()
                 self.reconciled += 1
                 found = await self.find_person(pr.name, marker)
                 self.emit(OutcomeReconciled(person=pr.name, source=None, applied=found is not None))
                 if found is None:
                     if may_land_late(exc):
-                        doubt_sent = sent_at  # it may still land: a twin
+                        doubt_sent = failed_at  # it may still land: a twin
                     if send == MAX_SENDS:
-                        self.doubt(pr.name, "", sent_at)
+                        self.doubt(pr.name, "", failed_at)
                         raise
                     continue
                 person = found
@@ -258,7 +270,7 @@ class ExactlyOnce:
                 self.journal.forget_face(self.run, pr.name, fp)
             elif face.sent_at is not None:
                 # Confirmed after a send that was not seen: that one may still land.
-                self.doubt(pr.name, pr.person_id, face.sent_at)
+                self.doubt(pr.name, pr.person_id, self.earlier(face.sent_at))
         pr.on_service = len(present)
         await self.classify_unknown(pr, on_service)
         if not in_doubt:
@@ -266,10 +278,10 @@ class ExactlyOnce:
         after = await self.journal.faces(self.run, pr.name)
         for fp, face in in_doubt.items():
             found = after.get(fp)
-            sent_at = face.sent_at if face.sent_at is not None else 0.0
+            since = self.earlier(face.sent_at if face.sent_at is not None else 0.0)
             if found is not None and found.persisted_face_id is not None:
                 if face.doubtful:  # another of its sends may still land
-                    self.doubt(pr.name, pr.person_id, sent_at)
+                    self.doubt(pr.name, pr.person_id, since)
                 else:  # its only send landed
                     self.journal.confirm_face(
                         self.run, pr.name, fp, found.persisted_face_id, found.source, settled=True
@@ -278,7 +290,7 @@ class ExactlyOnce:
                 # Not there (yet): sent again; if the first lands late, the final check
                 # removes it.
                 self.journal.forget_face(self.run, pr.name, fp)
-                self.doubt(pr.name, pr.person_id, sent_at)
+                self.doubt(pr.name, pr.person_id, since)
 
     async def classify_unknown(self, pr: PersonRun, on_service: Iterable[str]) -> None:
         """Read the faces we do not know yet; record ours, delete those that landed twice."""
@@ -333,12 +345,10 @@ class ExactlyOnce:
         """Add the face once; the intent is in the journal. Raises what the client raises
         (``Abort(OUTCOME_UNKNOWN)`` when its outcome could not be settled)."""
         doubt_sent: float | None = None
-        sent_at = time.time()
         for send in range(1, MAX_SENDS + 1):
             if send > 1:
-                sent_at = time.time()
                 await self.journal.intend_face(
-                    self.run, pr.name, fp, source, sent_at, doubtful=doubt_sent is not None
+                    self.run, pr.name, fp, source, time.time(), doubtful=doubt_sent is not None
                 )
             try:
                 face = await self.persons.add_face(
@@ -355,17 +365,18 @@ class ExactlyOnce:
                     self.doubt(pr.name, pr.person_id, doubt_sent)
                 raise
             except OutcomeUnknownError as exc:
+                failed_at = time.time()
                 try:
                     found = await self.reconcile_face(pr, fp)
                 except Abort:
-                    self.doubt(pr.name, pr.person_id, sent_at)
+                    self.doubt(pr.name, pr.person_id, failed_at)
                     raise
                 self.emit(OutcomeReconciled(person=pr.name, source=source, applied=bool(found)))
                 if found is None:
                     if may_land_late(exc):
-                        doubt_sent = sent_at  # not seen yet: it may still land
+                        doubt_sent = failed_at  # not seen yet: it may still land
                     if send == MAX_SENDS:
-                        self.doubt(pr.name, pr.person_id, sent_at)
+                        self.doubt(pr.name, pr.person_id, failed_at)
                         raise Abort(OUTCOME_UNKNOWN, str(exc)) from exc
                     continue
                 face_id = found

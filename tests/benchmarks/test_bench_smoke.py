@@ -76,6 +76,16 @@ def test_makespan_floors_count_person_creates() -> None:
     assert small["all_calls_bound_s"] == pytest.approx(0.12)
 
 
+def test_makespan_floor() -> None:
+    from benchmarks.makespan import makespan_floor
+
+    # The longest chain, the rate limit, or the concurrency bound, whichever is largest.
+    assert makespan_floor([100, 1, 1], latency=0.1, concurrency=8) == pytest.approx(10.0)
+    assert makespan_floor([10] * 100, latency=0.1, concurrency=10) == pytest.approx(10.0)
+    assert makespan_floor([10] * 100, latency=0.01, concurrency=100, tps=50) == pytest.approx(20)
+    assert makespan_floor([], latency=1, concurrency=1) == 0.0
+
+
 def test_critical_path_is_the_median_step() -> None:
     from benchmarks import makespan
 
