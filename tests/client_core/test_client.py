@@ -19,11 +19,11 @@ from face_async._errors import (
     OutcomeUnknownError,
     ResponseError,
 )
-from face_async._models import PersistedFace, PersonGroup
-from face_async._regions import REGIONS
-from face_async._http._policy import RetryPolicy
 from face_async._http._operations import Operation
 from face_async._http._paths import build_path, encode_query
+from face_async._http._policy import RetryPolicy
+from face_async._models import PersistedFace, PersonGroup
+from face_async._regions import REGIONS
 from face_async.emulator import Emulator, Latency
 
 GET_GROUP = Operation("PersonGroup_Get", "GET", "/persongroups/{personGroupId}", True)

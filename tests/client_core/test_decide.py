@@ -79,7 +79,8 @@ def test_2xx_without_a_model_is_the_json_and_empty_is_none() -> None:
 def test_operation_location_is_read_from_the_header() -> None:
     headers = {"Operation-Location": "/operations/op-7"}
     decision = decide(TAKE, answer(202, b"", headers), 1, POLICY, model=OPERATION_LOCATION)
-    assert isinstance(decision, Done) and decision.value == "op-7"
+    assert isinstance(decision, Done)
+    assert decision.value == "op-7"
 
 
 def test_unreadable_2xx_fails_an_idempotent_op() -> None:
@@ -128,7 +129,9 @@ def test_429_with_retry_after_retries_after_it_unjittered_and_pauses() -> None:
 def test_gateway_429_reads_the_delay_from_the_message() -> None:
     body = {"error": {"code": "429", "message": "Rate limit is exceeded. Try again in 21 seconds."}}
     decision = decide(ADD_FACE, answer(429, body), 1, POLICY)
-    assert isinstance(decision, Retry) and decision.delay == 21.0 and decision.pause
+    assert isinstance(decision, Retry)
+    assert decision.delay == 21.0
+    assert decision.pause
 
 
 def test_429_without_a_delay_waits_a_computed_one() -> None:
@@ -141,7 +144,8 @@ def test_429_without_a_delay_waits_a_computed_one() -> None:
 def test_429_over_the_cap_fails_at_once() -> None:
     happened = answer(429, error_body("429"), {"Retry-After": "31"})
     decision = decide(READ, happened, 1, POLICY)
-    assert isinstance(decision, Fail) and isinstance(decision.error, RateLimited)
+    assert isinstance(decision, Fail)
+    assert isinstance(decision.error, RateLimited)
     assert decision.error.retry_after == 31.0
 
 
@@ -155,7 +159,8 @@ def test_429_on_the_last_attempt_fails() -> None:
 
 def test_concurrent_operation_conflict_is_retried_even_for_a_write() -> None:
     decision = decide(ADD_FACE, answer(409, error_body("ConcurrentOperationConflict")), 1, POLICY)
-    assert isinstance(decision, Retry) and not decision.pause
+    assert isinstance(decision, Retry)
+    assert not decision.pause
     assert isinstance(decision.error, ConcurrentOperationConflict)
 
 
@@ -163,11 +168,14 @@ def test_concurrent_operation_conflict_is_retried_even_for_a_write() -> None:
 def test_ambiguous_status_retries_a_read_and_is_unknown_for_a_write(status: int) -> None:
     happened = answer(status, error_body(str(status)))
     read = decide(READ, happened, 1, POLICY, jitter=0.25)
-    assert isinstance(read, Retry) and read.ambiguous and not read.pause
+    assert isinstance(read, Retry)
+    assert read.ambiguous
+    assert not read.pause
     assert read.delay == pytest.approx(0.25)
     write = decide(ADD_FACE, happened, 1, POLICY)
     assert isinstance(write, Unknown)
-    assert write.error.status == status and write.error.request_id == "rid-1"
+    assert write.error.status == status
+    assert write.error.request_id == "rid-1"
 
 
 def test_503_retry_after_is_honoured_without_a_pause() -> None:
@@ -178,7 +186,8 @@ def test_503_retry_after_is_honoured_without_a_pause() -> None:
 
 def test_retries_stop_at_max_tries() -> None:
     decision = decide(READ, answer(500, error_body("InternalError")), 3, POLICY)
-    assert isinstance(decision, Fail) and isinstance(decision.error, ServerError)
+    assert isinstance(decision, Fail)
+    assert isinstance(decision.error, ServerError)
     assert isinstance(decide(READ, answer(500, b""), 1, RetryPolicy.never()), Fail)
 
 
@@ -188,7 +197,8 @@ def test_computed_delays_grow_to_the_cap_with_full_jitter() -> None:
     for attempt, ceiling in enumerate(ceilings, start=1):
         top = decide(READ, answer(500, b""), attempt, policy, jitter=0.999999)
         low = decide(READ, answer(500, b""), attempt, policy, jitter=0.0)
-        assert isinstance(top, Retry) and isinstance(low, Retry)
+        assert isinstance(top, Retry)
+        assert isinstance(low, Retry)
         assert top.delay == pytest.approx(ceiling, rel=1e-5)
         assert low.delay == 0.0
 
@@ -202,7 +212,8 @@ def test_other_statuses_fail(status: int) -> None:
 
 def test_a_non_retryable_409_fails() -> None:
     decision = decide(CREATE_GROUP, answer(409, error_body("PersonGroupExists")), 1, POLICY)
-    assert isinstance(decision, Fail) and isinstance(decision.error, Conflict)
+    assert isinstance(decision, Fail)
+    assert isinstance(decision.error, Conflict)
 
 
 # --- no answer -------------------------------------------------------------------------------
@@ -210,16 +221,19 @@ def test_a_non_retryable_409_fails() -> None:
 
 def test_not_sent_is_retried_even_for_a_write() -> None:
     decision = decide(ADD_FACE, not_sent(), 1, POLICY)
-    assert isinstance(decision, Retry) and not decision.ambiguous
+    assert isinstance(decision, Retry)
+    assert not decision.ambiguous
 
 
 @pytest.mark.parametrize("kind", [FaceTimeoutError, FaceConnectionError])
 def test_sent_without_answer_retries_a_read_and_is_unknown_for_a_write(kind: type) -> None:
     read = decide(READ, sent(kind), 1, POLICY)
-    assert isinstance(read, Retry) and read.ambiguous
+    assert isinstance(read, Retry)
+    assert read.ambiguous
     write = decide(ADD_FACE, sent(kind), 1, POLICY)
     assert isinstance(write, Unknown)
-    assert isinstance(write.error.cause, kind) and write.error.status is None
+    assert isinstance(write.error.cause, kind)
+    assert write.error.status is None
 
 
 def test_a_rejected_certificate_is_not_retried() -> None:
@@ -240,7 +254,8 @@ def test_delete_404_after_an_ambiguous_attempt_is_done() -> None:
     happened = answer(404, error_body("PersonNotFound"))
     assert isinstance(decide(DELETE_PERSON, happened, 2, POLICY, ambiguous_before=True), Done)
     plain = decide(DELETE_PERSON, happened, 1, POLICY)
-    assert isinstance(plain, Fail) and isinstance(plain.error, PersonNotFound)
+    assert isinstance(plain, Fail)
+    assert isinstance(plain.error, PersonNotFound)
 
 
 def test_put_409_after_an_ambiguous_attempt_is_outcome_unknown() -> None:
@@ -262,4 +277,5 @@ def test_train_409_after_an_ambiguous_attempt_is_done() -> None:
 def test_a_404_for_another_resource_after_an_ambiguous_read_still_fails() -> None:
     happened = answer(404, error_body("PersonGroupNotFound"))
     decision = decide(READ, happened, 2, POLICY, ambiguous_before=True)
-    assert isinstance(decision, Fail) and isinstance(decision.error, PersonGroupNotFound)
+    assert isinstance(decision, Fail)
+    assert isinstance(decision.error, PersonGroupNotFound)

@@ -91,7 +91,9 @@ async def test_slots_bound_in_flight_and_serve_first_come_first_served() -> None
     order: list[int] = []
     tasks = [asyncio.create_task(_through(gate, order, i)) for i in range(5)]
     await asyncio.sleep(0)
-    assert gate.in_flight == 2 and gate.waiting == 5 and order == []
+    assert gate.in_flight == 2
+    assert gate.waiting == 5
+    assert order == []
     gate.release()
     gate.release()
     await asyncio.gather(*tasks)

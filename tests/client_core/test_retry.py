@@ -19,8 +19,8 @@ from face_async._errors import (
     RateLimited,
     ServerError,
 )
-from face_async._http._policy import RetryPolicy
 from face_async._http._operations import Operation
+from face_async._http._policy import RetryPolicy
 from face_async.emulator import Emulator, Fault, Latency, RateLimit, make_face_image
 
 GET_GROUP = Operation("PersonGroup_Get", "GET", "/persongroups/{personGroupId}", True)

@@ -14,8 +14,8 @@ from face_async._errors import (
     OutcomeUnknownError,
     PersonGroupNotFound,
 )
-from face_async._http._policy import RetryPolicy
 from face_async._http._operations import Operation
+from face_async._http._policy import RetryPolicy
 from face_async.emulator import Emulator, Fault, make_face_image
 
 KEY = "S3CR3T-subscription-key-0123456789abcdef"

@@ -703,13 +703,6 @@ async def test_vision_face_aio_large_person_group_workflow(emulator: Emulator) -
         assert results[0].candidates[0].confidence >= 0.5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the emulator spells blurLevel and qualityForRecognition 'Low'/'Medium'/'High' "
-    "(Face.json, the v1.0 SDK); azure-ai-vision-face's enums spell 'low'/'medium'/'high', as "
-    "the recorded live v1.0 traffic does for blurLevel and noiseLevel",
-)
 async def test_vision_face_aio_detect_level_spellings(emulator: Emulator) -> None:
     credential = AzureKeyCredential(emulator.key)
     async with vision_aio.FaceClient(endpoint=emulator.url, credential=credential) as face:

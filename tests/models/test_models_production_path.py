@@ -1,9 +1,10 @@
 """Every model through the production path (``structure`` / ``structure_list``).
 
-The production converter builds models with generated code (``_converter._fast.FastStructureGen``: a private
-builder subclass filled by plain stores, then switched to the model class). These tests check,
-for every model class, that what it builds is indistinguishable from what cattrs' plain
-``make_dict_structure_fn`` path (the strict converter) and the model's own ``__init__`` give,
+The production converter builds models with generated code (``_converter._fast``: a
+private builder subclass filled by plain stores, then switched to the model class).
+These tests check, for every model class, that what it builds is indistinguishable from
+what cattrs' plain ``make_dict_structure_fn`` path (the strict converter) and the model's own
+``__init__`` give,
 and that every wrong shape becomes a ConversionError. Sample data is derived from the attrs
 field types, so a new model or field is covered without editing this file.
 """
