@@ -27,6 +27,7 @@ import queue
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -239,6 +240,7 @@ class Journal:
 
     def _setup(self, db: sqlite3.Connection) -> None:
         # Runs outside a transaction (the worker calls it first, alone).
+        started = time.monotonic()
         db.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
         # Hold the file's lock until close: one enrollment per journal at a time.
         db.execute("PRAGMA locking_mode=EXCLUSIVE")
@@ -251,7 +253,8 @@ class Journal:
             db.executescript(_SCHEMA)  # commits
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise JournalBusy(self._path or "(temporary)", self._busy_timeout) from None
+                waited = round(time.monotonic() - started, 1)
+                raise JournalBusy(self._path or "(temporary)", waited) from None
             raise
         for table, column, kind in _COLUMNS:
             names = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}

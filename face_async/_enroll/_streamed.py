@@ -29,6 +29,7 @@ __all__ = ["WINDOW_PER_SLOT", "run_streamed"]
 # Images queued or in progress per slot: enough to find max_concurrency persons with work in
 # a source grouped by person (about 32 images each), few enough to bound memory.
 WINDOW_PER_SLOT = 32
+_YIELD_EVERY = 8
 
 
 async def run_streamed(job: Enrollment, pairs: AsyncIterator[tuple[str, ImageRef]]) -> None:
@@ -84,11 +85,17 @@ async def run_streamed(job: Enrollment, pairs: AsyncIterator[tuple[str, ImageRef
             failed=None if parked.failure is None else Abort(parked.failure, parked.detail or ""),
         )  # fmt: skip
 
+    read = 0
     try:
         async for name, image in pairs:
             await window.acquire()
             if failure:
                 break
+            read += 1
+            if read % _YIELD_EVERY == 0:
+                # A semaphore with room does not yield: give the loop a turn now and then, so
+                # reading ahead never holds it for long.
+                await asyncio.sleep(0)
             pr = runs.get(name)
             if pr is None:
                 pr = await unpark(name)
