@@ -127,6 +127,18 @@ class AsyncFaceClient:
 
     Use ``async with`` or call :meth:`aclose`. Raises FaceValidationError for bad arguments
     (before any request) and ClientClosedError on use after close.
+
+    The operations are grouped in attributes:
+
+    - ``face``: detect, identify, verify_face_to_face, verify_face_to_person, find_similar,
+      group
+    - ``person_groups`` / ``large_person_groups``: create, get, update, delete, list, iter,
+      train, get_training_status, wait_for_training
+    - ``person_group_persons`` / ``large_person_group_persons``: create, get, update, delete,
+      list, iter, add_face, get_face, update_face, delete_face
+    - ``face_lists`` / ``large_face_lists``: create, get, update, delete, list, add_face,
+      delete_face (large lists also train, get_face, update_face, list_faces, iter_faces)
+    - ``snapshots``: take, list, get, update, delete, apply, get_operation_status
     """
 
     face: FaceOperations

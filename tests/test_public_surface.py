@@ -83,11 +83,6 @@ def test_all_lists_what_users_call_only() -> None:
         assert used in face_async.__all__
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs AsyncFaceClient (face_async/_client.py, the lead's) to document its resource "
-    "groups: annotations alone are not shown by help()",
-)
 def test_help_shows_the_resource_groups() -> None:
     text = pydoc.render_doc(AsyncFaceClient, renderer=pydoc.plaintext)
     for group in (
