@@ -385,16 +385,21 @@ class Transport:
                 pool.learn(route, member, decision.value)
                 return decision.value
             if isinstance(decision, Retry):
-                self._log_retry(op, attempt, decision)
                 if decision.pause:
                     endpoint.gate.pause(decision.delay)
-                moved = False
-                if route.movable:
-                    following = pool.pick(route, avoid=member)
-                    moved = following is not member
+                following = pool.pick(route, avoid=member) if route.movable else member
+                if following is member:
+                    self._log_retry(op, attempt, decision)
+                    if not decision.pause and decision.delay > 0:
+                        await asyncio.sleep(decision.delay)
+                else:
+                    self.stats.retries += 1
+                    logger.info(
+                        "retrying %s on resource %r (attempt %d on %r failed: %s)",
+                        op.operation_id, following.name, attempt, member.name,
+                        type(decision.error).__name__,
+                    )  # fmt: skip
                     member = following
-                if not moved and not decision.pause and decision.delay > 0:
-                    await asyncio.sleep(decision.delay)
                 ambiguous = ambiguous or decision.ambiguous
                 attempt += 1
                 continue
