@@ -18,10 +18,13 @@ Scenarios (``--only`` picks a subset):
   raw aiohttp with the same pool: completed calls per task and the worst wait against the mean.
 - ``soak``: the CLI under ~20 % faults of every kind and ``kill -9``, seeds in a row: duplicate
   and lost faces and persons at the emulator; loop lag during a 10,000-face ``enroll()``.
+- ``scaleout``: 4 processes adding 1,000 faces under one 20 TPS quota: a quota shared over Redis
+  against a local limit per process; the adaptive rate against an unknown limit; a pool of
+  resources with one killed mid-run.
 """
 
 from __future__ import annotations
 
-SCENARIOS = ("overhead", "parse", "makespan", "scale", "faults", "fairness", "soak")
+SCENARIOS = ("overhead", "parse", "makespan", "scale", "faults", "fairness", "soak", "scaleout")
 
 __all__ = ["SCENARIOS"]

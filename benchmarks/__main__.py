@@ -28,6 +28,7 @@ from benchmarks import (
     parse,
     report,
     scale,
+    scaleout,
     soak,
 )
 
@@ -102,6 +103,21 @@ FULL: dict[str, dict[str, Any]] = {
         "lag_faces": 10_000,
         "runs": 1,
     },
+    # ~13 min: per run 4 modes of 1,000 calls at 20/s (~52 s each), 30 s adaptive, the pool.
+    "scaleout": {
+        "workers": 4,
+        "calls": 1000,
+        "faces_per_person": 10,
+        "lanes": 5,
+        "tps": 20.0,
+        "body_bytes": 2048,
+        "modes": list(scaleout.MODES),
+        "adaptive_s": 30.0,
+        "settle_s": 10.0,
+        "runs": 3,
+        "bound_s": 180,
+        "pool": {},
+    },
 }
 
 SMOKE: dict[str, dict[str, Any]] = {
@@ -150,6 +166,17 @@ SMOKE: dict[str, dict[str, Any]] = {
         "bound_s": 40,
         "lag_faces": 0,
     },
+    "scaleout": {
+        **FULL["scaleout"],
+        "calls": 80,
+        "faces_per_person": 5,
+        "lanes": 2,
+        "adaptive_s": 8.0,
+        "settle_s": 5.0,
+        "runs": 1,
+        "bound_s": 60,
+        "pool": {"calls": 60, "kill_calls": 60},
+    },
 }
 
 RUNNERS = {
@@ -160,6 +187,7 @@ RUNNERS = {
     "faults": faults.run,
     "fairness": fairness.run,
     "soak": soak.run,
+    "scaleout": scaleout.run,
 }
 
 

@@ -198,6 +198,10 @@ def targets_table(results: dict[str, Any]) -> list[str]:
             f"worst wait ≤ {TARGETS['fairness_wait_ratio']:g}x mean "
             f"| {_fairness_cell(fa)} | {_fairness_verdict(fa)} | {peers} |"
         )
+    if results.get("scaleout"):
+        from benchmarks import scaleout
+
+        lines += scaleout.target_rows(results["scaleout"])
     scl = results.get("scale")
     if scl and scl.get("sizes"):
         sizes = scl["sizes"]
@@ -563,6 +567,10 @@ def render_markdown(results: dict[str, Any], plots: list[str]) -> str:
         out += ["## 5. Exactly once under faults", "", *faults_table(results["faults"]), ""]
     if results.get("fairness"):
         out += ["## 6. Fairness under pool pressure", "", *fairness_table(results["fairness"]), ""]
+    if results.get("scaleout"):
+        from benchmarks import scaleout
+
+        out += ["## 7. Scale-out", "", *scaleout.report_lines(results["scaleout"]), ""]
     profiles = _profiles(results)
     if profiles:
         out += [
@@ -752,6 +760,12 @@ def _plot_fairness(ax: Any, fair: dict[str, Any]) -> None:
     ax.legend(fontsize=7, loc="center left")
 
 
+def _plot_scaleout(ax: Any, res: dict[str, Any]) -> None:
+    from benchmarks import scaleout
+
+    scaleout.plot(ax, res)
+
+
 def _verdict_panel(ax: Any, results: dict[str, Any]) -> None:
     import textwrap
 
@@ -783,6 +797,7 @@ def render_plots(results: dict[str, Any], out_dir: Path) -> list[str]:
         ("scale.png", "scale", _plot_scale),
         ("faults.png", "faults", _plot_faults),
         ("fairness.png", "fairness", _plot_fairness),
+        ("scaleout.png", "scaleout", _plot_scaleout),
     ]
     written = []
     present = [(f, k, fn) for f, k, fn in panels if results.get(k)]
