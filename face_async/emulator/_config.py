@@ -194,7 +194,8 @@ class Fault:
     """Inject `kind` into calls whose operationId matches `operations`.
 
     Each matching call draws from the seeded RNG and is hit with `probability`; after `count`
-    hits (when given) the rule stops firing. Kinds: "429", "500", "503", "408" (error answers),
+    hits (when given) the rule stops firing. Kinds: "429" (in the form `rate_limit_form` picks),
+    "500", "503", "408" (error answers),
     "reset_before" (connection dropped before handling), "reset_after_commit" (handled, the write
     committed, then the connection dropped without a response), "slow" (handled after
     `EmulatorConfig.slow_seconds`).

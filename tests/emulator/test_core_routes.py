@@ -88,6 +88,16 @@ async def test_leading_segments_match_any_case(api: Api, emulator: Emulator) -> 
     assert await api.error("GET", "/PersonGroups/g/nothing") == (404, "404")
 
 
+async def test_trailing_slash_and_empty_segments(api: Api, emulator: Emulator) -> None:
+    await api.person_group("g")
+    status, body = await api.call("GET", "/persongroups/g/")
+    assert (status, body["personGroupId"]) == (200, "g")
+    # An empty id is no id: the path matches no operation.
+    assert await api.error("GET", "/persongroups/g/persons//persistedfaces") == (404, "404")
+    assert await api.error("GET", "/persongroups//training") == (404, "404")
+    assert emulator.stats.as_json()["requests"]["ResourceNotFound"] == 2
+
+
 async def test_percent_encoded_ids_are_decoded(api: Api) -> None:
     status, code = await api.error("GET", "/persongroups/a%20b")
     assert (status, code) == (404, "PersonGroupNotFound")
