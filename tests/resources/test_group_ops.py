@@ -50,7 +50,9 @@ async def test_create_get_update_delete(
         await groups.get("staff")
     assert info.value.status == 404
     assert info.value.code == not_found.__name__
-    assert "staff" in info.value.message
+    # The live wording names the parameter, not the id ("...is not found.\r\nParameter name:").
+    assert "is not found" in info.value.message
+    assert "Parameter name" in info.value.message
 
 
 @pytest.mark.parametrize(("attr", "large", "not_found"), KINDS)
