@@ -98,7 +98,7 @@ class RedisQuota:
         try:
             from redis.asyncio import Redis
         except ImportError as exc:
-            raise ImportError("RedisQuota needs redis-py: pip install 'redis>=5'") from exc
+            raise ImportError("RedisQuota needs redis-py: pip install 'face-async[redis]'") from exc
 
         self._url: str | None = None
         self._client: Redis | None = None
