@@ -34,7 +34,7 @@ from face_async._models import (
     VerifyFaceToFaceRequest,
 )
 from face_async.emulator import Emulator, make_face_image
-from face_async.emulator._config import EmulatorConfig, RateLimit
+from face_async.emulator._config import EmulatorConfig, Fault, RateLimit
 
 KEY = "k" * 32
 FACE_A = "11111111-1111-4111-8111-111111111111"
@@ -387,3 +387,28 @@ async def test_a_single_endpoint_client_has_no_pool(emulators: list[Emulator]) -
         AsyncFaceClient.pool([])
     with pytest.raises(FaceValidationError, match="no resource named"):
         pool_client(emulators, default="zz")
+
+
+async def test_a_streak_of_503s_cools_a_resource_down_and_a_503_write_stays_unknown(
+    emulators: list[Emulator],
+) -> None:
+    no_rate_limits(emulators)
+    a, b, c = emulators
+    b.config.faults = [Fault("503", operations="*")]
+    retry = RetryPolicy(max_tries=4, initial_delay=0.01, max_delay=0.02)
+    async with pool_client(emulators, staff="b", retry=retry) as client:
+        pool = client.resource_pool
+        assert pool is not None
+        results = await run_bounded(30, 10, lambda _: client.face.detect(IMAGE))
+        assert [r for r in results if isinstance(r, BaseException)] == []
+        b_member = pool.members[1]
+        assert b_member.cool_downs == 1
+        assert b_member.failures == b.stats.faults["503"] >= pool.failure_streak
+        assert detects(a) + detects(c) == 30  # every 503 moved to another resource
+        # a write to the group's holder: a 503 after sending is ambiguous, never re-sent
+        others = (a.stats.total_requests, c.stats.total_requests)
+        hits = b.stats.faults["503"]
+        with pytest.raises(OutcomeUnknownError):
+            await client.person_group_persons.create("staff", name="Bob")
+        assert b.stats.faults["503"] == hits + 1
+        assert (a.stats.total_requests, c.stats.total_requests) == others
