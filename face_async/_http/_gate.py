@@ -68,8 +68,8 @@ class Pool:
 class Gate:
     """Admission for one (endpoint, credential): rate, 429 pause and pool slots, in one queue.
 
-    ``tps``: calls per second (None: no limit; below 1, one call per ``1/tps`` s); bursts
-    of up to ``max(1, tps)`` calls, as a token bucket that starts full. ``slots``: requests
+    ``tps``: calls per second (None: no limit; below 1, one call per ``1/tps`` s), spaced
+    evenly: ``1/tps`` s apart, never a burst. ``slots``: requests
     in flight at once through this gate (0: no limit); ``pool``: the slots shared with other
     gates. Use ``await acquire()`` ... ``release()`` around each attempt.
     """
@@ -122,8 +122,10 @@ class Gate:
             self._interval = self._burst_window = 0.0
         else:
             self._interval = 1.0 / tps
-            # A bucket of max(1, tps) calls: the last of a burst may start this much early.
-            self._burst_window = (max(1.0, float(int(tps))) - 1.0) * self._interval
+            # No burst: a bucket of tps calls lets 2 x tps through in one second (a full
+            # bucket, then its refill), which a per-second quota answers with 429s and a
+            # pause for everyone. Even spacing never exceeds tps in any second.
+            self._burst_window = 0.0
 
     @property
     def waiting(self) -> int:

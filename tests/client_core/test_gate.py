@@ -64,14 +64,18 @@ async def test_a_pause_holds_callers_already_queued_for_the_rate() -> None:
     assert min(admitted) >= paused_at + 0.49
 
 
-async def test_tps_limit_spaces_calls() -> None:
+async def test_tps_limit_spaces_calls_evenly_without_a_burst() -> None:
     gate = Gate(tps=20)
     loop = asyncio.get_running_loop()
-    started = loop.time()
-    for _ in range(25):  # a burst of 20, then 20 per second
+    admitted: list[float] = []
+    for _ in range(11):
         await gate.acquire()
+        admitted.append(loop.time())
         gate.release()
-    assert loop.time() - started >= 0.2
+    gaps = [b - a for a, b in zip(admitted, admitted[1:], strict=False)]
+    assert min(gaps) >= 0.049  # 1/20 s apart from the first call on: no burst
+    # Never more than tps calls in any one-second window (a full bucket would allow 2 x tps).
+    assert admitted[-1] - admitted[0] >= 0.499
 
 
 async def test_fractional_tps_is_one_call_per_period() -> None:
