@@ -34,8 +34,9 @@ def build_path(path: str, path_args: tuple[str, ...]) -> str:
 
 
 # Bulk work repeats the same (path, ids) pairs (every face of one person): one dict lookup
-# instead of two regex matches and a format per call.
-@functools.lru_cache(maxsize=4096)
+# instead of two regex matches and a format per call. Small, so memory stays flat however many
+# persons a run writes to (a run works on a few dozen at a time).
+@functools.lru_cache(maxsize=256)
 def _build_path(path: str, path_args: tuple[str, ...]) -> str:
     template, count = _compile_path(path)
     if count != len(path_args):
