@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from face_async._cli._exit import EXIT_FAILURES, EXIT_OK, Refused, UsageError
+from face_async._cli._exit import EXIT_FAILURES, EXIT_OK, EXIT_RETRYABLE, Refused, UsageError
 from face_async._cli._photos import scan_photos
 from face_async._cli._progress import Progress
 from face_async._cli._report import JsonReport, summary_counts, summary_table
-from face_async._enroll import EnrollEvent, default_journal_path, enroll
+from face_async._enroll import EnrollEvent, EnrollReport, default_journal_path, enroll
+from face_async._enroll._sources import ERROR, OUTCOME_UNKNOWN
 from face_async._env import ENDPOINT_ENV, endpoint_from_env, key_from_env
 from face_async._errors import LargePersonGroupNotFound, NotFound, PersonGroupNotFound
 from face_async._images import is_url
@@ -26,7 +27,26 @@ if TYPE_CHECKING:
     from face_async._client import AsyncFaceClient
     from face_async._models import DetectedFace
 
-__all__ = ["demo_command", "enroll_command", "identify_command", "identify_image"]
+__all__ = [
+    "demo_command",
+    "enroll_command",
+    "enroll_exit_code",
+    "identify_command",
+    "identify_image",
+]
+
+# Failures a rerun may fix: the write is in doubt, or the service or network failed.
+_RERUN_FIXES = frozenset({OUTCOME_UNKNOWN, ERROR})
+
+
+def enroll_exit_code(report: EnrollReport) -> int:
+    """0 all enrolled; 3 a rerun may finish the job; 1 some images can never be enrolled."""
+    if report.ok:
+        return EXIT_OK
+    if any(failure.reason in _RERUN_FIXES for failure in report.failures):
+        return EXIT_RETRYABLE
+    return EXIT_FAILURES
+
 
 _LIST_LIMIT = 10  # files left out listed on screen (all of them go to --report)
 
@@ -124,7 +144,7 @@ async def enroll_command(args: argparse.Namespace) -> int:
                 })  # fmt: skip
             raise
         progress.close()
-        code = EXIT_OK if report.ok else EXIT_FAILURES
+        code = enroll_exit_code(report)
         if report_out is not None:
             report_out.summary(
                 {**summary_counts(report, len(scan.skipped)), "completed": True, "exit_code": code}

@@ -44,9 +44,13 @@ EXIT_INTERRUPTED = 130
 
 EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_OK, "success"),
-    (EXIT_FAILURES, "the run completed but some images failed (see the summary or --report)"),
+    (EXIT_FAILURES, "the run completed; some images cannot be enrolled (see --report)"),
     (EXIT_USAGE, "usage or configuration error: bad arguments, no key or endpoint, missing file"),
-    (EXIT_RETRYABLE, "service or network trouble, rate limit, timeout, journal busy: rerun"),
+    (
+        EXIT_RETRYABLE,
+        "service or network trouble, rate limit, timeout, journal busy, or "
+        "images whose outcome a rerun settles: rerun",
+    ),
     (EXIT_PERMANENT, "the service refused in a way a rerun cannot fix (wrong key, no group...)"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C); rerun the same command to continue"),
 )

@@ -506,3 +506,20 @@ async def test_5_a_file_that_is_not_a_journal_exits_2(emulator: Emulator, tmp_pa
     assert code == 2
     assert "the journal cannot be used" in err
     assert "Traceback" not in err
+
+
+async def test_5_images_in_doubt_exit_3_and_a_rerun_finishes(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    # Every add-face answers 500: each write is in doubt (it may have been applied), which a
+    # rerun settles. That is "rerun to continue" (3), not "some images cannot be enrolled" (1).
+    write_photos(tmp_path / "photos", 1, 2)
+    emulator.config.faults = [Fault("500", operations="*AddFace*")]
+    args = ("enroll", str(tmp_path / "photos"), "--group", "g", "--progress", "none")
+    code, out, err = await run_cli(*args, env=emu_env(emulator), cwd=tmp_path, timeout=120)
+    assert code == 3, out + err
+    emulator.config.faults = []
+    code, out, err = await run_cli(*args, env=emu_env(emulator), cwd=tmp_path, timeout=120)
+    assert code == 0, out + err
+    [person] = emulator.state.groups(False)["g"].persons.values()
+    assert len(person.faces) == 2
