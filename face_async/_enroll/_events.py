@@ -16,7 +16,6 @@ __all__ = [
     "OutcomeReconciled",
     "PersonCreated",
     "PersonReused",
-    "RateLimitWait",
     "TrainingFinished",
     "TrainingStarted",
     "WaitingForLateWrites",
@@ -98,16 +97,6 @@ class WaitingForLateWrites(EnrollEvent):
 
     seconds: float
     persons: int
-
-
-@attrs.frozen(kw_only=True)
-class RateLimitWait(EnrollEvent):
-    """Kept for compatibility; no longer emitted: 429 waits happen inside the client (its
-    RetryPolicy and the shared pause of its gate), not in the enrollment."""
-
-    person: str
-    seconds: float
-    attempt: int
 
 
 @attrs.frozen(kw_only=True)
