@@ -185,23 +185,23 @@ class EmulatorProcess:
             for line in proc.stdout:
                 line = line.rstrip("\n")
                 self._tail.append(line)
-                for name in ("FACE_EMULATOR_ENDPOINT", "FACE_EMULATOR_KEY"):
+                for name in ("FACE_ENDPOINT", "FACE_APIKEY"):
                     if line.startswith(name + "="):
                         found[name] = line.split("=", 1)[1].strip()
-                if "FACE_EMULATOR_ENDPOINT" in found and "FACE_EMULATOR_KEY" in found:
+                if "FACE_ENDPOINT" in found and "FACE_APIKEY" in found:
                     ready.set()
             ready.set()
 
         self._drain = threading.Thread(target=drain, daemon=True, name="emulator-stdout")
         self._drain.start()
-        if not ready.wait(timeout) or "FACE_EMULATOR_ENDPOINT" not in found:
+        if not ready.wait(timeout) or "FACE_ENDPOINT" not in found:
             self.stop()
             raise HarnessError(
                 f"emulator did not start within {timeout}s: {' '.join(self.args)}\n"
                 + "\n".join(self._tail)
             )
-        self.url = found["FACE_EMULATOR_ENDPOINT"].rstrip("/")
-        self.key = found.get("FACE_EMULATOR_KEY", self.key)
+        self.url = found["FACE_ENDPOINT"].rstrip("/")
+        self.key = found.get("FACE_APIKEY", self.key)
         if not self.url.startswith(f"http://{LOOPBACK}:"):
             self.stop()
             raise HarnessError(f"emulator is not on loopback: {self.url}")

@@ -158,10 +158,7 @@ async def _serve(emulator: Emulator) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     async with emulator:
-        # FACE_ENDPOINT and FACE_APIKEY are what the library and the CLI read; the older
-        # FACE_EMULATOR_* names come first for the readers that take the first two lines.
-        print(f"FACE_EMULATOR_ENDPOINT={emulator.url}", flush=True)
-        print(f"FACE_EMULATOR_KEY={emulator.key}", flush=True)
+        # The names the library (AsyncFaceClient.from_env) and the CLI read.
         print(f"FACE_ENDPOINT={emulator.url}", flush=True)
         print(f"FACE_APIKEY={emulator.key}", flush=True)
         print(
@@ -209,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m face_async.emulator",
         description="Serve a local emulator of the Azure Face API v1.0 (for tests and "
         "benchmarks). When ready, prints FACE_ENDPOINT=... and FACE_APIKEY=... (the variables "
-        "the library and face-async read; FACE_EMULATOR_ENDPOINT/FACE_EMULATOR_KEY too).",
+        "the library and face-async read).",
         epilog="exit codes: 0 stopped by Ctrl-C or SIGTERM; 2 usage or configuration error "
         "(bad option, port in use)",
         allow_abbrev=False,

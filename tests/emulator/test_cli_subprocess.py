@@ -60,8 +60,8 @@ async def stop(proc: asyncio.subprocess.Process, signum: int) -> int:
 
 async def test_cli_serves_with_the_given_key_and_stops_on_sigterm() -> None:
     async with emulator_process("--port", "0", "--key", "k") as (proc, printed):
-        endpoint = printed["FACE_EMULATOR_ENDPOINT"]
-        assert printed["FACE_EMULATOR_KEY"] == "k"
+        endpoint = printed["FACE_ENDPOINT"]
+        assert printed["FACE_APIKEY"] == "k"
         assert endpoint.startswith("http://127.0.0.1:")
         url = f"{endpoint}/face/v1.0/persongroups"
         async with aiohttp.ClientSession() as session:
@@ -84,9 +84,9 @@ async def test_cli_applies_knobs_and_generates_a_key_when_none_is_given() -> Non
     async with emulator_process(
         "--port", "0", "--fault", "503:1:PersonGroup_List:1", "--rate-limit", "100:50"
     ) as (proc, printed):
-        key = printed["FACE_EMULATOR_KEY"]
+        key = printed["FACE_APIKEY"]
         assert len(key) >= 16
-        url = f"{printed['FACE_EMULATOR_ENDPOINT']}/face/v1.0/persongroups"
+        url = f"{printed['FACE_ENDPOINT']}/face/v1.0/persongroups"
         async with aiohttp.ClientSession() as session:
             statuses = []
             for _ in range(2):

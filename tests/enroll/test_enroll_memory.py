@@ -45,7 +45,7 @@ async def emulator_url() -> AsyncIterator[str]:
             line = await asyncio.wait_for(proc.stdout.readline(), 30)
             assert line, "the emulator exited before it was ready"
             name, _, value = line.decode().strip().partition("=")
-            if name == "FACE_EMULATOR_ENDPOINT":
+            if name == "FACE_ENDPOINT":
                 url = value
         yield url
     finally:
