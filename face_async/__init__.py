@@ -151,7 +151,7 @@ from face_async._resources import (
     SnapshotOperations,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "APIError",
