@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -72,7 +73,7 @@ async def test_tps_limit_spaces_calls_evenly_without_a_burst() -> None:
         await gate.acquire()
         admitted.append(loop.time())
         gate.release()
-    gaps = [b - a for a, b in zip(admitted, admitted[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(admitted)]
     assert min(gaps) >= 0.049  # 1/20 s apart from the first call on: no burst
     # Never more than tps calls in any one-second window (a full bucket would allow 2 x tps).
     assert admitted[-1] - admitted[0] >= 0.499
