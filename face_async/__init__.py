@@ -15,6 +15,7 @@ from face_async._enroll import (
     EnrollFinished,
     EnrollReport,
     EnrollStarted,
+    EnrollTarget,
     FaceAdded,
     FaceFailed,
     FaceFailure,
@@ -29,6 +30,7 @@ from face_async._enroll import (
     enroll_iter,
     face_list_key,
     person_key,
+    shard_of,
 )
 from face_async._errors import (
     APIError,
@@ -175,6 +177,7 @@ __all__ = [
     "EnrollFinished",
     "EnrollReport",
     "EnrollStarted",
+    "EnrollTarget",
     "Exposure",
     "ExposureLevel",
     "FaceAdded",
@@ -274,4 +277,5 @@ __all__ = [
     "enroll_iter",
     "face_list_key",
     "person_key",
+    "shard_of",
 ]

@@ -27,9 +27,9 @@ from face_async._enroll._events import (
     WaitingForLateWrites,
 )
 from face_async._enroll._journal import Journal, JournalBusy, default_journal_path
-from face_async._enroll._run import MAX_FACES_PER_PERSON, enroll, enroll_iter
+from face_async._enroll._run import MAX_FACES_PER_PERSON, EnrollTarget, enroll, enroll_iter
 from face_async._enroll._scheduler import PersonScheduler, face_list_key, person_key
-from face_async._enroll._sources import IMAGE_SUFFIXES, fingerprint
+from face_async._enroll._sources import IMAGE_SUFFIXES, fingerprint, shard_of
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -38,6 +38,7 @@ __all__ = [
     "EnrollFinished",
     "EnrollReport",
     "EnrollStarted",
+    "EnrollTarget",
     "FaceAdded",
     "FaceFailed",
     "FaceFailure",
@@ -57,4 +58,5 @@ __all__ = [
     "face_list_key",
     "fingerprint",
     "person_key",
+    "shard_of",
 ]

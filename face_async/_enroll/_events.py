@@ -24,7 +24,13 @@ __all__ = [
 
 @attrs.frozen(kw_only=True)
 class EnrollEvent:
-    """Base class of the progress events of :func:`enroll`."""
+    """Base class of the progress events of :func:`enroll`.
+
+    ``target``: 0 for the enrollment's own (client, group_id); ``i`` for ``targets[i - 1]``
+    of a fan-out.
+    """
+
+    target: int = 0
 
 
 @attrs.frozen(kw_only=True)
@@ -133,7 +139,8 @@ class EnrollReport:
     counts ambiguous writes checked against the service, ``duplicates_removed`` late
     duplicates deleted (faces, and persons created twice by an ambiguous create); ``calls``
     counts HTTP attempts of the run; ``settle_wait`` the seconds spent waiting for writes that
-    could still land (see :class:`WaitingForLateWrites`).
+    could still land (see :class:`WaitingForLateWrites`). ``replicas``: in a fan-out, the
+    report of each of ``targets``, in order (their ``calls`` count the client each uses).
     """
 
     group_id: str
@@ -153,6 +160,7 @@ class EnrollReport:
     trained: bool
     training_status: str | None
     settle_wait: float = 0.0
+    replicas: tuple[EnrollReport, ...] = ()
 
     @property
     def calls_per_second(self) -> float:
@@ -161,8 +169,8 @@ class EnrollReport:
 
     @property
     def ok(self) -> bool:
-        """True when no image failed."""
-        return self.faces_failed == 0
+        """True when no image failed (in this group and in every replica)."""
+        return self.faces_failed == 0 and all(replica.ok for replica in self.replicas)
 
 
 @attrs.frozen(kw_only=True)

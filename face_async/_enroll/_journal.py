@@ -118,15 +118,21 @@ class JournalBusy(FaceError):
         self.waited = waited
 
 
-def default_journal_path(endpoint: str, group_id: str) -> Path:
+def default_journal_path(
+    endpoint: str, group_id: str, *, shard: tuple[int, int] | None = None
+) -> Path:
     """The default journal of an enrollment: ``.face-async-journal-<host>-<group>.sqlite``.
 
     Relative to the current directory, one file per endpoint host (a region name is used as
-    is) and group id, so that two groups or two endpoints never share a journal.
+    is) and group id, so that two groups or two endpoints never share a journal; with
+    ``shard=(i, n)`` the name ends ``-shard<i>of<n>``, one journal per sharded worker.
     """
     text = endpoint.strip()
     host = urlsplit(text).netloc if "://" in text else text
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{host}-{group_id}").strip("._") or "default"
+    name = (
+        f"{host}-{group_id}" if shard is None else f"{host}-{group_id}-shard{shard[0]}of{shard[1]}"
+    )
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "default"
     return Path(f".face-async-journal-{slug}.sqlite")
 
 

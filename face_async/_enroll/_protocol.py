@@ -138,9 +138,12 @@ class ExactlyOnce:
         self.duplicates_removed = 0
         self.settle_wait = 0.0
         self.changed = False
+        self.target = 0  # the index of this group in a fan-out (EnrollEvent.target)
 
     def emit(self, event: EnrollEvent) -> None:
         if self.on_event is not None:
+            if self.target:
+                event = attrs.evolve(event, target=self.target)
             self.on_event(event)
 
     def doubt(self, name: str, person_id: str, since: float) -> None:

@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+import attrs
 
 from face_async._enroll._events import (
     EnrollEvent,
@@ -42,12 +44,15 @@ from face_async._enroll._sources import (
     Abort,
     EnrollSource,
     ImageRef,
+    ReadImage,
     check_bytes,
+    check_shard,
     fingerprint,
     image_list,
     load,
     plan_folder,
     reason_of,
+    shard_of,
     source_label,
     source_pairs,
 )
@@ -67,8 +72,10 @@ from face_async._models import DetectionModel, RecognitionModel
 
 if TYPE_CHECKING:
     from face_async._client import AsyncFaceClient
+    from face_async._http._endpoint import Endpoint
+    from face_async._http._transport import ClientStats
 
-__all__ = ["MAX_FACES_PER_PERSON", "enroll", "enroll_iter"]
+__all__ = ["MAX_FACES_PER_PERSON", "EnrollTarget", "enroll", "enroll_iter", "group_endpoint"]
 
 MAX_FACES_PER_PERSON = 248
 _TRAIN_SENDS = 5
@@ -94,7 +101,7 @@ class Enrollment(ExactlyOnce):
         window: float,
         training_timeout: float,
     ) -> None:
-        netloc = urlsplit(client.endpoint.base_url).netloc
+        netloc = urlsplit(group_endpoint(client, group_id).base_url).netloc
         super().__init__(
             client, group_id, large=large, journal=journal,
             run=Journal.run_key(netloc, group_id, large), window=window,
@@ -168,7 +175,7 @@ class Enrollment(ExactlyOnce):
         except OSError as exc:
             self.fail(pr, source, UNREADABLE, f"{type(exc).__name__}: {exc.strerror or exc}")
             return False
-        fp = fingerprint(hashed)
+        fp = image.fp if isinstance(image, ReadImage) else fingerprint(hashed)
         try:
             if isinstance(payload, bytes):
                 check_bytes(payload)
@@ -286,6 +293,100 @@ def _model_text(
     return text
 
 
+@attrs.frozen
+class EnrollTarget:
+    """Another group that :func:`enroll` fills from the same reads (fan-out): a client (or a
+    view, or a pool) and a group id; ``group_name`` names the group if the run creates it."""
+
+    client: AsyncFaceClient
+    group_id: str
+    large: bool = False
+    group_name: str | None = None
+
+
+def group_endpoint(client: AsyncFaceClient, group_id: str) -> Endpoint:
+    """The endpoint that holds ``group_id``: a pool's first holder of it (where its writes go),
+    else the client's own."""
+    pool = getattr(client, "resource_pool", None)
+    return pool.holders(group_id)[0].endpoint if pool is not None else client.endpoint
+
+
+def _in_shard(
+    plan: list[tuple[str, list[ImageRef]]], shard: tuple[int, int] | None
+) -> list[tuple[str, list[ImageRef]]]:
+    if shard is None:
+        return plan
+    return [(name, images) for name, images in plan if shard_of(name, shard[1]) == shard[0]]
+
+
+async def _pairs_in_shard(
+    pairs: AsyncIterator[tuple[str, ImageRef]], shard: tuple[int, int] | None
+) -> AsyncIterator[tuple[str, ImageRef]]:
+    async for name, image in pairs:
+        if shard is None or shard_of(name, shard[1]) == shard[0]:
+            yield name, image
+
+
+async def _plan_pairs(
+    plan: list[tuple[str, list[ImageRef]]],
+) -> AsyncIterator[tuple[str, ImageRef]]:
+    for name, images in plan:
+        for image in images:
+            yield name, image
+
+
+_FANOUT_QUEUE = 64  # images read ahead for each target of a fan-out
+
+
+async def _read_once(image: ImageRef) -> ImageRef:
+    """The image read once for every target (a URL is passed on; an unreadable file too, so
+    that each target reports it)."""
+    if isinstance(image, str | ReadImage):
+        return image
+    try:
+        payload, hashed = await load(image)
+    except OSError:
+        return image
+    label = None if isinstance(image, bytes | bytearray | memoryview) else os.fspath(image)
+    assert isinstance(payload, bytes)
+    return ReadImage(payload, hashed, label)
+
+
+async def _fan_out(jobs: list[Enrollment], pairs: AsyncIterator[tuple[str, ImageRef]]) -> None:
+    """Read each pair once and enroll it into every job (each a streamed run of its own); a
+    job that fails stops them all."""
+    from face_async._enroll._streamed import run_streamed
+
+    queues = [asyncio.Queue[tuple[str, ImageRef] | None](_FANOUT_QUEUE) for _ in jobs]
+
+    async def produce() -> None:
+        async for name, image in pairs:
+            read = await _read_once(image)
+            for queue in queues:
+                await queue.put((name, read))
+        for queue in queues:
+            await queue.put(None)
+
+    async def consume(
+        queue: asyncio.Queue[tuple[str, ImageRef] | None],
+    ) -> AsyncIterator[tuple[str, ImageRef]]:
+        while (item := await queue.get()) is not None:
+            yield item
+
+    tasks = [asyncio.ensure_future(produce())]
+    for job, queue in zip(jobs, queues, strict=True):
+        tasks.append(asyncio.ensure_future(run_streamed(job, consume(queue))))
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def enroll(
     client: AsyncFaceClient,
     group_id: str,
@@ -303,6 +404,8 @@ async def enroll(
     on_event: Callable[[EnrollEvent], object] | None = None,
     late_write_window: float | None = None,
     training_timeout: float = 600.0,
+    targets: Sequence[EnrollTarget] = (),
+    shard: tuple[int, int] | None = None,
 ) -> EnrollReport:
     """Enroll persons and their face images into a (large) person group, exactly once.
 
@@ -317,7 +420,16 @@ async def enroll(
     429s are waited out inside the client under its ``RetryPolicy`` (build the client with a
     larger ``max_server_delay`` to wait out long ones). ``journal`` (a path or an open
     :class:`Journal`) makes the run resumable (without one, a private temporary file is used:
-    exactly-once within the run, no resume).
+    exactly-once within the run, no resume). On a client made by ``AsyncFaceClient.pool``,
+    the run keys its journal and sets ``tps`` on the resource that holds ``group_id``.
+
+    ``targets`` (:class:`EnrollTarget`) fans the enrollment out: each image is read and
+    fingerprinted once and enrolled into ``group_id`` and into every target, exactly once
+    and resumable per target (one journal, keyed by endpoint and group; the report's
+    ``replicas`` hold the targets' reports). The targets then advance together, in source
+    order per person, a bounded read-ahead apart. ``shard=(i, n)`` enrolls only the persons
+    whose name hashes to shard ``i`` of ``n`` (:func:`shard_of`), so that n workers share a
+    source; it needs ``train=False`` (train once, after every shard is done).
 
     A write whose outcome was unknown may be applied by the service up to
     ``late_write_window`` seconds after it was sent (default: twice the client's request
@@ -336,12 +448,33 @@ async def enroll(
         raise FaceValidationError("max_concurrency must be >= 1", parameter="max_concurrency")
     if tps is not None and not tps > 0:
         raise FaceValidationError("tps must be > 0", parameter="tps")
+    if shard is not None:
+        shard = check_shard(shard)
+        if train:
+            raise FaceValidationError(
+                "a shard does not train (the others may still be adding faces): pass "
+                "train=False and train the group once every shard is done",
+                parameter="train",
+            )
     recognition = _model_text(recognition_model, "recognition_model", RecognitionModel)
     detection = _model_text(detection_model, "detection_model", DetectionModel)
-    if late_write_window is None:
-        late_write_window = 2 * (_request_timeout(client) or 30.0)
-    elif not late_write_window >= 0:
+    if late_write_window is not None and not late_write_window >= 0:
         raise FaceValidationError("late_write_window must be >= 0", parameter="late_write_window")
+    if isinstance(targets, EnrollTarget) or not all(
+        isinstance(target, EnrollTarget) for target in targets
+    ):
+        raise FaceValidationError("targets must be a sequence of EnrollTarget", parameter="targets")
+    every = [EnrollTarget(client, group_id, large, group_name), *targets]
+    runs = [
+        Journal.run_key(
+            urlsplit(group_endpoint(t.client, t.group_id).base_url).netloc, t.group_id, t.large
+        )
+        for t in every
+    ]
+    if len(set(runs)) != len(runs):
+        raise FaceValidationError(
+            "targets: the same group of the same endpoint is named twice", parameter="targets"
+        )
     plan: list[tuple[str, list[ImageRef]]] | None
     if isinstance(source, str | os.PathLike):
         plan = await asyncio.to_thread(plan_folder, Path(source))
@@ -349,47 +482,88 @@ async def enroll(
         plan = [(str(name), image_list(images)) for name, images in source.items()]
     else:
         plan = None
-    if scheduler is None:
-        scheduler = PersonScheduler(max_concurrency)
+    if plan is not None:
+        plan = _in_shard(plan, shard)
     db = journal if isinstance(journal, Journal) else Journal(journal or "")
     own_journal = not isinstance(journal, Journal)
-    gate = client.endpoint.gate
-    previous_tps = gate.tps
-    stats = client.stats
-    calls0, retries0, limited0 = stats.requests, stats.retries, stats.rate_limited
+    gates = list(
+        {id(g): g for g in (group_endpoint(t.client, t.group_id).gate for t in every)}.values()
+    )
+    previous_tps = [gate.tps for gate in gates]
+    stats = [t.client.stats for t in every]
+    counts0 = [(s.requests, s.retries, s.rate_limited) for s in stats]
     started = time.monotonic()
     if own_journal:
         await db.open()
     try:
         if tps is not None:
-            gate.set_tps(tps)
-        job = Enrollment(
-            client, group_id, large=large, journal=db, scheduler=scheduler,
-            group_name=group_name, recognition_model=recognition, detection_model=detection,
-            on_event=on_event, window=late_write_window, training_timeout=training_timeout,
-        )  # fmt: skip
-        await job.ensure_group()
-        await job.load_listing()
+            for gate in gates:
+                gate.set_tps(tps)
+        jobs: list[Enrollment] = []
+        for index, target in enumerate(every):
+            window = late_write_window
+            if window is None:
+                window = 2 * (_request_timeout(target.client) or 30.0)
+            job = Enrollment(
+                target.client, target.group_id, large=target.large, journal=db,
+                scheduler=scheduler if scheduler is not None and index == 0
+                else PersonScheduler(max_concurrency),
+                group_name=target.group_name, recognition_model=recognition,
+                detection_model=detection, on_event=on_event, window=window,
+                training_timeout=training_timeout,
+            )  # fmt: skip
+            job.target = index
+            jobs.append(job)
+        await asyncio.gather(*(job.ensure_group() for job in jobs))
+        await asyncio.gather(*(job.load_listing() for job in jobs))
         from face_async._enroll._planned import run_planned
         from face_async._enroll._streamed import run_streamed
 
-        if plan is not None:
-            images = sum(len(images) for _, images in plan)
-            job.emit(EnrollStarted(group_id=group_id, persons=len(plan), images=images))
-            await run_planned(job, plan)
+        for job in jobs:
+            if plan is not None:
+                images = sum(len(images) for _, images in plan)
+                job.emit(EnrollStarted(group_id=job.group_id, persons=len(plan), images=images))
+            else:
+                job.emit(EnrollStarted(group_id=job.group_id, persons=None, images=None))
+        pairs = (
+            _plan_pairs(plan) if plan is not None
+            else _pairs_in_shard(source_pairs(source), shard)  # type: ignore[arg-type]
+        )  # fmt: skip
+        if len(jobs) > 1:
+            await _fan_out(jobs, pairs)
+        elif plan is not None:
+            await run_planned(jobs[0], plan)
         else:
-            job.emit(EnrollStarted(group_id=group_id, persons=None, images=None))
-            await run_streamed(job, source_pairs(source))  # type: ignore[arg-type]
-        await job.settle_and_recount()
-        trained, status = await job.train_group() if train else (False, None)
+            await run_streamed(jobs[0], pairs)
+        await asyncio.gather(*(job.settle_and_recount() for job in jobs))
+        trained: list[tuple[bool, str | None]] = []
+        for job in jobs:
+            trained.append(await job.train_group() if train else (False, None))
     finally:
         if tps is not None:
-            gate.set_tps(previous_tps)
+            for gate, previous in zip(gates, previous_tps, strict=True):
+                gate.set_tps(previous)
         if own_journal:
             await db.aclose()
+    elapsed = time.monotonic() - started
+    reports = [
+        _report(job, stat, count0, elapsed, done)
+        for job, stat, count0, done in zip(jobs, stats, counts0, trained, strict=True)
+    ]
+    return attrs.evolve(reports[0], replicas=tuple(reports[1:]))
+
+
+def _report(
+    job: Enrollment,
+    stats: ClientStats,
+    counts0: tuple[int, int, int],
+    elapsed: float,
+    trained: tuple[bool, str | None],
+) -> EnrollReport:
+    calls0, retries0, limited0 = counts0
     return EnrollReport(
-        group_id=group_id,
-        large=large,
+        group_id=job.group_id,
+        large=job.large,
         persons_created=job.created,
         persons_reused=job.reused,
         faces_added=job.added,
@@ -401,9 +575,9 @@ async def enroll(
         retries=stats.retries - retries0,
         rate_limited=stats.rate_limited - limited0,
         calls=stats.requests - calls0,
-        elapsed=time.monotonic() - started,
-        trained=trained,
-        training_status=status,
+        elapsed=elapsed,
+        trained=trained[0],
+        training_status=trained[1],
         settle_wait=job.settle_wait,
     )
 
@@ -450,6 +624,8 @@ async def enroll_iter(
     detection_model: DetectionModel | str = DEFAULT_DETECTION_MODEL,
     late_write_window: float | None = None,
     training_timeout: float = 600.0,
+    targets: Sequence[EnrollTarget] = (),
+    shard: tuple[int, int] | None = None,
 ) -> AsyncIterator[EnrollEvent]:
     """:func:`enroll` as an async iterator of its events, ending with :class:`EnrollFinished`.
 
@@ -465,6 +641,7 @@ async def enroll_iter(
         group_name=group_name, recognition_model=recognition_model,
         detection_model=detection_model, on_event=buffer,
         late_write_window=late_write_window, training_timeout=training_timeout,
+        targets=targets, shard=shard,
     )  # fmt: skip
     task = asyncio.ensure_future(run)
     task.add_done_callback(lambda _: buffer(None))

@@ -24,7 +24,7 @@ from face_async._errors import (
 )
 from face_async._images import check_image_bytes, image_format, read_path
 
-__all__ = ["IMAGE_SUFFIXES", "EnrollSource", "ImageRef", "fingerprint"]
+__all__ = ["IMAGE_SUFFIXES", "EnrollSource", "ImageRef", "fingerprint", "shard_of"]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp"})
 USER_DATA_PREFIX = "face-async:v1:"
@@ -58,6 +58,46 @@ def fingerprint(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def shard_of(name: str, shards: int) -> int:
+    """The shard (0 to ``shards - 1``) of a person name: blake2b of its UTF-8 bytes, modulo
+    ``shards``; the same on every machine and Python version (unlike ``hash``)."""
+    digest = hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+def check_shard(shard: object) -> tuple[int, int]:
+    """``shard`` as (index, count); raises FaceValidationError unless 0 <= index < count."""
+    if (
+        isinstance(shard, tuple)
+        and len(shard) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in shard)
+        and shard[1] >= 1
+        and 0 <= shard[0] < shard[1]
+    ):
+        return shard[0], shard[1]
+    raise FaceValidationError(
+        f"shard must be (index, count) with 0 <= index < count, got {shard!r}", parameter="shard"
+    )
+
+
+class ReadImage(os.PathLike[str]):
+    """An image read once for several targets (fan-out): its payload, fingerprint and label."""
+
+    __slots__ = ("fp", "hashed", "label", "payload")
+
+    def __init__(self, payload: bytes, hashed: bytes, label: str | None) -> None:
+        self.payload = payload
+        self.hashed = hashed
+        self.fp = fingerprint(hashed)
+        self.label = label  # the file's path; None for bytes given in memory
+
+    def __fspath__(self) -> str:
+        return self.label or "<bytes>"
+
+    def __repr__(self) -> str:
+        return f"ReadImage({self.label!r}, {len(self.payload)} bytes)"
+
+
 def face_user_data(fp: str) -> str:
     """The userData of a face we add: our prefix and its fingerprint."""
     return USER_DATA_PREFIX + fp
@@ -81,6 +121,8 @@ class Abort(Exception):
 
 
 def source_label(person: str, image: ImageRef, index: int) -> str:
+    if isinstance(image, ReadImage) and image.label is None:
+        return f"{person}[{index}]"
     if isinstance(image, bytes | bytearray | memoryview):
         return f"{person}[{index}]"
     return os.fspath(image)
@@ -158,6 +200,8 @@ async def load(image: ImageRef) -> tuple[bytes | str, bytes]:
     """
     if isinstance(image, str):
         return image, b"url:" + image.encode()
+    if isinstance(image, ReadImage):
+        return image.payload, image.hashed
     if isinstance(image, bytes | bytearray | memoryview):
         data = bytes(image)
         return data, data

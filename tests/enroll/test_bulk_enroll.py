@@ -293,7 +293,7 @@ async def test_streamed_source_keeps_order(emulator: Emulator, client: AsyncFace
     events = Recorder()
     report = await enroll(client, "g", pairs(), max_concurrency=2, on_event=events)
     started = events.of(EnrollStarted)[0]
-    assert attrs.asdict(started) == {"group_id": "g", "persons": None, "images": None}
+    assert attrs.asdict(started) == {"target": 0, "group_id": "g", "persons": None, "images": None}
     assert report.faces_added == 12
     assert service_faces(emulator, "g") == expected_faces(source)
     assert emulator.stats.max_concurrent_writes_per_person == 1
