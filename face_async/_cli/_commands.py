@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from face_async._cli._exit import EXIT_FAILURES, EXIT_OK, EXIT_RETRYABLE, Refused, UsageError
+from face_async._cli._parser import REDIS_URL_ENV, SHARD_INDEX_ENV
 from face_async._cli._photos import scan_photos
 from face_async._cli._progress import Progress
 from face_async._cli._report import JsonReport, summary_counts, summary_table
 from face_async._enroll import EnrollEvent, EnrollReport, default_journal_path, enroll
 from face_async._enroll._sources import ERROR, OUTCOME_UNKNOWN
 from face_async._env import ENDPOINT_ENV, endpoint_from_env, key_from_env
-from face_async._errors import LargePersonGroupNotFound, NotFound, PersonGroupNotFound
+from face_async._errors import Conflict, LargePersonGroupNotFound, NotFound, PersonGroupNotFound
 from face_async._images import is_url
 
 if TYPE_CHECKING:
@@ -90,9 +91,67 @@ def _report_file(path: str | None) -> Iterator[TextIO | None]:
         yield file
 
 
+def _shard_of_args(args: argparse.Namespace) -> tuple[int, int] | None:
+    """``--shard I/N``, or ``--shards N`` with I from JOB_COMPLETION_INDEX; UsageError else."""
+    if args.shard is not None and args.shards is not None:
+        raise UsageError("pass --shard I/N or --shards N, not both")
+    if args.shards is None:
+        shard: tuple[int, int] | None = args.shard
+        return shard
+    text = os.environ.get(SHARD_INDEX_ENV, "").strip()
+    if not text.isdigit() or not int(text) < args.shards:
+        raise UsageError(
+            f"--shards {args.shards} needs {SHARD_INDEX_ENV} set to 0 to {args.shards - 1}, "
+            f"got {text!r}",
+            hint="a Kubernetes Indexed Job sets it; elsewhere pass --shard I/N",
+        )
+    return int(text), args.shards
+
+
+def _quota(args: argparse.Namespace) -> Any:
+    """The RedisQuota of ``--redis-url`` / FACE_REDIS_URL (with ``--tps``), or None."""
+    url = args.redis_url or os.environ.get(REDIS_URL_ENV) or None
+    if url is None:
+        return None
+    if args.tps is None:
+        raise UsageError(
+            "a shared Redis quota needs --tps (the resource's calls per second)",
+            hint="S0 resources allow 10 calls per second by default",
+        )
+    try:
+        from face_async._http._redis_gate import RedisQuota
+
+        return RedisQuota(url, tps=args.tps)
+    except ImportError:
+        raise UsageError(
+            "--redis-url needs redis-py", hint="pip install 'face-async[redis]'"
+        ) from None
+
+
+async def _train_only(client: AsyncFaceClient, args: argparse.Namespace) -> int:
+    groups = client.large_person_groups if args.large else client.person_groups
+    try:
+        await groups.train(args.group)
+    except Conflict:  # a training is running: train again after it, with every face
+        await groups.wait_for_training(args.group, timeout=600.0, poll_interval=0.5)
+        await groups.train(args.group)
+    final = await groups.wait_for_training(
+        args.group, timeout=600.0, poll_interval=0.5, max_poll_interval=5.0
+    )
+    status = getattr(final.status, "value", final.status)
+    print(f"trained {args.group}: {status}", flush=True)
+    return EXIT_OK
+
+
 async def enroll_command(args: argparse.Namespace) -> int:
     """``face-async enroll``: scan, enroll, summarize; 0 all enrolled, 1 some images failed."""
-    client = _client(args, tps=args.tps)  # usage errors before reading any folder
+    shard = _shard_of_args(args)
+    quota = _quota(args)
+    # Usage errors before reading any folder; with a shared quota, --tps is the quota's.
+    client = _client(args, tps=None if quota is not None else args.tps, quota=quota)
+    if args.train_only:
+        async with client:
+            return await _train_only(client, args)
     photos = Path(args.photos_dir)
     try:
         scan = await asyncio.to_thread(scan_photos, photos)
@@ -100,7 +159,7 @@ async def enroll_command(args: argparse.Namespace) -> int:
         await client.aclose()
         raise
     journal = args.journal or default_journal_path(
-        args.endpoint or endpoint_from_env() or "", args.group
+        args.endpoint or endpoint_from_env() or "", args.group, shard=shard
     )
     out = sys.stdout
     started = time.monotonic()
@@ -130,8 +189,9 @@ async def enroll_command(args: argparse.Namespace) -> int:
                     report = await enroll(
                         client, args.group, dict(scan.persons), large=args.large,
                         journal=journal, max_concurrency=args.max_concurrency,
-                        train=not args.no_train, recognition_model=args.recognition_model,
-                        detection_model=args.detection_model, on_event=on_event,
+                        train=not args.no_train and shard is None,
+                        recognition_model=args.recognition_model,
+                        detection_model=args.detection_model, on_event=on_event, shard=shard,
                     )  # fmt: skip
         except BaseException as exc:
             progress.close()
@@ -150,6 +210,12 @@ async def enroll_command(args: argparse.Namespace) -> int:
                 {**summary_counts(report, len(scan.skipped)), "completed": True, "exit_code": code}
             )
     print(summary_table(report, photos, left_out=len(scan.skipped)), file=out, flush=True)
+    if shard is not None and not args.no_train:
+        print(
+            f"shard {shard[0]}/{shard[1]} done; once every shard is done, train once: "
+            f"face-async enroll {args.photos_dir} --group {args.group} --train-only",
+            file=out, flush=True,
+        )  # fmt: skip
     return code
 
 

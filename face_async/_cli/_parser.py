@@ -12,9 +12,11 @@ from face_async._cli._exit import exit_codes_text
 from face_async._cli._progress import MODES
 from face_async._env import ENDPOINT_ENV, KEY_ENV
 
-__all__ = ["build_parser"]
+__all__ = ["REDIS_URL_ENV", "SHARD_INDEX_ENV", "build_parser"]
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+SHARD_INDEX_ENV = "JOB_COMPLETION_INDEX"
+REDIS_URL_ENV = "FACE_REDIS_URL"
 RECOGNITION_MODELS = ("recognition_01", "recognition_02", "recognition_03", "recognition_04")
 DETECTION_MODELS = ("detection_01", "detection_02", "detection_03")
 
@@ -22,6 +24,8 @@ ENVIRONMENT = f"""\
 environment:
   {ENDPOINT_ENV:<13} endpoint URL or region name (when --endpoint is not given)
   {KEY_ENV:<13} the subscription key (another variable: --key-env NAME); never on the command line
+  {REDIS_URL_ENV:<13} enroll: the Redis URL of a shared quota (when --redis-url is not given)
+  {SHARD_INDEX_ENV}  enroll --shards N: this worker's shard index (0-based)
 """
 
 
@@ -113,7 +117,18 @@ def _env_name(text: str) -> str:
     return text
 
 
+def _shard(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected I/N (like 0/4), got {text!r}")
+    index, count = int(match.group(1)), int(match.group(2))
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"I must be 0 to N-1 (0-based), got {text}")
+    return index, count
+
+
 for _convert, _name in (
+    (_shard, "shard"),
     (_positive_int, "count"),
     (_positive_float, "number"),
     (_non_negative_float, "seconds"),
@@ -210,6 +225,24 @@ def build_parser(
         help="client-side calls per second limit (default: none)",
     )  # fmt: skip
     p.add_argument("--no-train", action="store_true", help="do not train the group")
+    p.add_argument(
+        "--train-only", action="store_true",
+        help="only train the group and wait (after every --shard is done); reads no photo",
+    )  # fmt: skip
+    p.add_argument(
+        "--shard", type=_shard, default=None, metavar="I/N",
+        help="enroll only the persons whose name hashes to shard I of N (0-based); each "
+        "shard has its own default journal and does not train",
+    )  # fmt: skip
+    p.add_argument(
+        "--shards", type=_positive_int, default=None, metavar="N",
+        help=f"like --shard I/N with I read from {SHARD_INDEX_ENV} (a Kubernetes Indexed Job)",
+    )  # fmt: skip
+    p.add_argument(
+        "--redis-url", default=None, metavar="URL",
+        help=f"share the --tps quota over Redis with every worker using the same URL (default: "
+        f"{REDIS_URL_ENV}); the URL may carry a password, which is never printed",
+    )  # fmt: skip
     p.add_argument(
         "--progress", choices=MODES, default="auto",
         help="progress display (default: bar on a terminal, else lines)",
