@@ -193,8 +193,9 @@ async def test_emulator_command_is_delegated() -> None:
     )  # fmt: skip
     assert proc.stdout is not None
     try:
-        lines = [(await asyncio.wait_for(proc.stdout.readline(), 20)).decode() for _ in range(4)]
-        assert any(line.startswith("FACE_ENDPOINT=http://127.0.0.1:") for line in lines)
+        lines = [(await asyncio.wait_for(proc.stdout.readline(), 20)).decode() for _ in range(2)]
+        assert lines[0].startswith("FACE_ENDPOINT=http://127.0.0.1:")
+        assert lines[1].startswith("FACE_APIKEY=")
     finally:
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 20) == 0
