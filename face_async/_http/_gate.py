@@ -132,10 +132,16 @@ class Gate:
         """How many callers are queued (cancelled ones may still be counted)."""
         return len(self._waiters)
 
-    async def acquire(self, priority: int = 0) -> None:
-        """Wait for this caller's turn; raises CancelledError (holding nothing) if cancelled."""
+    def try_acquire(self) -> bool:
+        """Take a slot at once if nobody waits and every limit allows it (no coroutine)."""
         if not self._waiters and self._admissible():
             self._admit()
+            return True
+        return False
+
+    async def acquire(self, priority: int = 0) -> None:
+        """Wait for this caller's turn; raises CancelledError (holding nothing) if cancelled."""
+        if self.try_acquire():
             return
         loop = asyncio.get_running_loop()
         ticket: asyncio.Future[None] = loop.create_future()

@@ -428,7 +428,8 @@ class Transport:
         else:
             headers = await endpoint.request_headers(content_type)
         gate = endpoint.gate
-        await gate.acquire(priority)
+        if not gate.try_acquire():  # the common case needs no coroutine of the gate's
+            await gate.acquire(priority)
         try:
             session = self._session
             if self.state == "closed" or session is None:
