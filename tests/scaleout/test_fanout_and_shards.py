@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -314,3 +315,24 @@ async def test_a_pool_client_journals_and_paces_on_the_resource_holding_the_grou
         host = second.url.split("://", 1)[1].split("/", 1)[0]
         async with Journal(tmp_path / "j.sqlite") as journal:
             assert await journal.count_faces(Journal.run_key(host, "g", False)) == 6
+
+
+async def test_an_unreachable_redis_falls_back_to_the_local_limit_without_the_password(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    source = write_photos(tmp_path / "photos", 2, 2)
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = cli_env(
+        FACE_APIKEY=emulator.key, FACE_ENDPOINT=emulator.url,
+        FACE_REDIS_URL=f"redis://:hunter2@127.0.0.1:{port}/0",
+    )  # fmt: skip
+    code, out, err = await run_cli(
+        "enroll", str(tmp_path / "photos"), "--group", "g", "--tps", "50", "--shard", "0/1",
+        "--progress", "lines", "-v", env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert code == 0, (out, err)
+    assert "Redis quota unreachable" in out + err
+    assert "hunter2" not in out + err
+    assert service_faces(emulator, "g") == expected(source)
