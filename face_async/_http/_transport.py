@@ -14,7 +14,7 @@ import math
 import random
 import types
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, NoReturn, TypeVar, overload
 
 import aiohttp
 import attrs
@@ -306,7 +306,6 @@ class Transport:
         timeout: aiohttp.ClientTimeout,
         model: Any,
     ) -> Any:
-        policy = self.retry
         priority = request_priority.get()
         attempt = 1
         ambiguous = False
@@ -314,17 +313,7 @@ class Transport:
             happened = await self._attempt(
                 endpoint, op, url, body, content_type, timeout, priority, attempt
             )
-            decision = decide(
-                op,
-                happened,
-                attempt,
-                policy,
-                model=model,
-                jitter=random.random(),
-                ambiguous_before=ambiguous,
-                redact=endpoint.redact,
-                redact_text=endpoint.redact_text,
-            )
+            decision = self._decide(endpoint, op, happened, attempt, model, ambiguous)
             if decision.__class__ is Done:
                 return decision.value
             if isinstance(decision, Retry):
@@ -336,13 +325,7 @@ class Transport:
                 ambiguous = ambiguous or decision.ambiguous
                 attempt += 1
                 continue
-            if isinstance(decision, Unknown):
-                unknown = decision.error
-                self._count_unknown(unknown)
-                raise unknown from unknown.cause
-            assert isinstance(decision, Fail)
-            error = decision.error
-            raise error from error.__cause__
+            self._raise_final(decision)
 
     async def _send_pooled(
         self,
@@ -358,7 +341,6 @@ class Transport:
         """:meth:`_send` over a pool: each attempt's member is picked, told its outcome; a
         retry of a movable route may go to another member (without the wait meant for the
         failed one); a write keeps its member and the decision (Unknown stays Unknown)."""
-        policy = self.retry
         priority = request_priority.get()
         attempt = 1
         ambiguous = False
@@ -370,17 +352,7 @@ class Transport:
                 endpoint, op, url, body, content_type, timeout, priority, attempt
             )
             pool.observe(member, happened)
-            decision = decide(
-                op,
-                happened,
-                attempt,
-                policy,
-                model=model,
-                jitter=random.random(),
-                ambiguous_before=ambiguous,
-                redact=endpoint.redact,
-                redact_text=endpoint.redact_text,
-            )
+            decision = self._decide(endpoint, op, happened, attempt, model, ambiguous)
             if isinstance(decision, Done):
                 pool.learn(route, member, decision.value)
                 return decision.value
@@ -403,13 +375,38 @@ class Transport:
                 ambiguous = ambiguous or decision.ambiguous
                 attempt += 1
                 continue
-            if isinstance(decision, Unknown):
-                unknown = decision.error
-                self._count_unknown(unknown)
-                raise unknown from unknown.cause
-            assert isinstance(decision, Fail)
-            error = decision.error
-            raise error from error.__cause__
+            self._raise_final(decision)
+
+    def _decide(
+        self,
+        endpoint: Endpoint,
+        op: Operation,
+        happened: Answer | NoAnswer,
+        attempt: int,
+        model: Any,
+        ambiguous: bool,
+    ) -> Done | Retry | Unknown | Fail:
+        return decide(
+            op,
+            happened,
+            attempt,
+            self.retry,
+            model=model,
+            jitter=random.random(),
+            ambiguous_before=ambiguous,
+            redact=endpoint.redact,
+            redact_text=endpoint.redact_text,
+        )
+
+    def _raise_final(self, decision: Unknown | Fail | Done | Retry) -> NoReturn:
+        """Raise what an Unknown or a Fail decision carries (counted and logged)."""
+        if isinstance(decision, Unknown):
+            unknown = decision.error
+            self._count_unknown(unknown)
+            raise unknown from unknown.cause
+        assert isinstance(decision, Fail)
+        error = decision.error
+        raise error from error.__cause__
 
     async def _attempt(
         self,
