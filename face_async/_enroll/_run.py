@@ -320,10 +320,10 @@ def _in_shard(
 
 
 async def _pairs_in_shard(
-    pairs: AsyncIterator[tuple[str, ImageRef]], shard: tuple[int, int] | None
+    pairs: AsyncIterator[tuple[str, ImageRef]], shard: tuple[int, int]
 ) -> AsyncIterator[tuple[str, ImageRef]]:
     async for name, image in pairs:
-        if shard is None or shard_of(name, shard[1]) == shard[0]:
+        if shard_of(name, shard[1]) == shard[0]:
             yield name, image
 
 
@@ -379,8 +379,9 @@ async def _fan_out(jobs: list[Enrollment], pairs: AsyncIterator[tuple[str, Image
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                raise error
     finally:
         for task in tasks:
             task.cancel()
@@ -525,10 +526,9 @@ async def enroll(
                 job.emit(EnrollStarted(group_id=job.group_id, persons=len(plan), images=images))
             else:
                 job.emit(EnrollStarted(group_id=job.group_id, persons=None, images=None))
-        pairs = (
-            _plan_pairs(plan) if plan is not None
-            else _pairs_in_shard(source_pairs(source), shard)  # type: ignore[arg-type]
-        )  # fmt: skip
+        pairs = source_pairs(source) if plan is None else _plan_pairs(plan)  # type: ignore[arg-type]
+        if plan is None and shard is not None:
+            pairs = _pairs_in_shard(pairs, shard)
         if len(jobs) > 1:
             await _fan_out(jobs, pairs)
         elif plan is not None:
