@@ -167,7 +167,7 @@ def _load_task(task: str) -> None:
     # worker loads nothing but the client under test.
     import importlib
 
-    if task in ("parse", "makespan", "scale"):
+    if task in ("parse", "makespan", "scale", "fairness"):
         module = importlib.import_module(f"benchmarks.{task}")
         TASKS[task] = getattr(module, f"task_{task}")
 

@@ -14,22 +14,17 @@ Per run: calls/s, the client's CPU per call, completed calls per task (min, max,
 tasks with at most one), the wait of each call (its latency, queueing included: mean, p99, max,
 max/mean) and the errors and timeouts seen. The clients are interleaved over the runs.
 
-The worker is this module (``python -m benchmarks.fairness < spec.json``), in the same
-process model as ``benchmarks._worker``: one ``RESULT {json}`` line on stdout.
+The worker is ``benchmarks._worker`` running :func:`task_fairness` (spec ``task: "fairness"``):
+one ``RESULT {json}`` line on stdout, like every other scenario.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -201,52 +196,8 @@ def task_fairness(spec: dict[str, Any]) -> dict[str, Any]:
     return asyncio.run(_loop(spec))
 
 
-def _worker_main() -> int:
-    cpus = os.environ.get("FACE_BENCH_CPUS")  # --pin: the workers' CPU
-    if cpus and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
-    spec = json.loads(sys.stdin.read())
-    try:
-        result = task_fairness(spec)
-    except Exception:
-        traceback.print_exc()
-        return 1
-    print("RESULT " + json.dumps(result), flush=True)
-    return 0
-
-
 # ---------------------------------------------------------------------------------------------
 # orchestrator side
-
-
-def _run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """``python -m benchmarks.fairness`` with ``spec`` on stdin, as ``_harness.run_worker``."""
-    env = dict(os.environ)
-    env["NO_PROXY"] = env["no_proxy"] = f"{_harness.LOOPBACK},localhost"
-    env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("PYTHONHASHSEED", "0")
-    if _harness.PINNING.get("worker"):
-        env["FACE_BENCH_CPUS"] = ",".join(str(c) for c in sorted(_harness.PINNING["worker"]))
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.fairness"],
-            input=json.dumps(spec),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            cwd=str(Path(__file__).resolve().parent.parent),
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise HarnessError(f"worker fairness/{spec['client']} timed out") from exc
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith("RESULT "):
-            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
-            return result
-    tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-    raise HarnessError(
-        f"worker fairness/{spec['client']} exited {proc.returncode} without a result:\n{tail}"
-    )
 
 
 def _summaries(runs_out: list[dict[str, Any]]) -> dict[str, Any]:
@@ -273,6 +224,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
             for round_no in range(config["runs"]):
                 for name in _harness.interleaved(clients, round_no):
                     spec = {
+                        "task": "fairness",
                         "client": name,
                         "url": emu.url,
                         "key": emu.key,
@@ -290,7 +242,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
                     if status != 200:
                         raise HarnessError(f"create person group -> {status}: {str(body)[:300]}")
                     try:
-                        out = _run_worker(
+                        out = _harness.run_worker(
                             spec, timeout=config["duration_s"] + config["grace_s"] + 60
                         )
                     except HarnessError as exc:
@@ -319,7 +271,3 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
             "runs": raw[name],
         }
     return result
-
-
-if __name__ == "__main__":
-    sys.exit(_worker_main())
