@@ -28,6 +28,10 @@ request_priority: contextvars.ContextVar[int] = contextvars.ContextVar(
 )
 
 
+#: How late (seconds) the event loop may let a call out without the rate losing that time.
+_LATE_TOLERANCE = 0.05
+
+
 class Pool:
     """Admission to the connection pool, shared by every gate of one transport.
 
@@ -68,14 +72,18 @@ class Pool:
 class Gate:
     """Admission for one (endpoint, credential): rate, 429 pause and pool slots, in one queue.
 
-    ``tps``: calls per second (None: no limit; below 1, one call per ``1/tps`` s), spaced
-    evenly: ``1/tps`` s apart, never a burst. ``slots``: requests
+    ``tps``: calls per second (None: no limit; below 1, one call per ``1/tps`` s). Like the
+    service's bucket, the gate starts nearly full (a little under one second of calls goes at
+    once); after that, calls are spaced ``1/tps`` s apart, and a call let out late by the event
+    loop (up to 50 ms) does not cost capacity: in any time ``t`` from the start at most
+    ``tps * (1 + t)`` calls leave. ``slots``: requests
     in flight at once through this gate (0: no limit); ``pool``: the slots shared with other
     gates. Use ``await acquire()`` ... ``release()`` around each attempt.
     """
 
     __slots__ = (
         "_burst_window",
+        "_credit",
         "_interval",
         "_next_free",
         "_pool",
@@ -109,6 +117,12 @@ class Gate:
         self._pool = pool if pool is not None else Pool()
         self._pool.gates.append(self)
         self._timer: asyncio.TimerHandle | None = None
+        # Calls that may leave at once at the start (set before set_tps: subclasses that must
+        # not burst clear it there). Kept under a second's worth by the tolerance and the call
+        # the spacing itself lets out, so that the total never outruns a bucket of tps calls.
+        self._credit = 0
+        if isinstance(tps, (int, float)) and math.isfinite(tps) and tps >= 1:
+            self._credit = max(0, int(tps * (1.0 - _LATE_TOLERANCE)) - 2)
         self.set_tps(tps)
 
     def set_tps(self, tps: float | None) -> None:
@@ -122,10 +136,10 @@ class Gate:
             self._interval = self._burst_window = 0.0
         else:
             self._interval = 1.0 / tps
-            # No burst: a bucket of tps calls lets 2 x tps through in one second (a full
-            # bucket, then its refill), which a per-second quota answers with 429s and a
-            # pause for everyone. Even spacing never exceeds tps in any second.
-            self._burst_window = 0.0
+            # No refilled burst: a bucket that refills to tps calls lets 2 x tps through in
+            # one second, which a per-second quota answers with 429s and a pause for
+            # everyone. Only a call let out late is made up for (GCRA's tolerance).
+            self._burst_window = min(_LATE_TOLERANCE, self._interval)
 
     @property
     def waiting(self) -> int:
@@ -193,7 +207,7 @@ class Gate:
     def _delay(self, now: float) -> float:
         # Seconds until the head may go, as far as the pause and the rate are concerned.
         delay = self.pause_until - now
-        if self.tps is not None:
+        if self.tps is not None and not self._credit:
             delay = max(delay, self._next_free - self._burst_window - now)
         return delay
 
@@ -201,6 +215,9 @@ class Gate:
         self.in_flight += 1
         self._pool.in_flight += 1
         if self.tps is not None:
+            if self._credit:
+                self._credit -= 1
+                return
             now = asyncio.get_running_loop().time()
             self._next_free = max(self._next_free, now) + self._interval
 

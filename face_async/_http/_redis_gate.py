@@ -253,6 +253,8 @@ class RedisGate(Gate):
         self._writes: set[asyncio.Task[None]] = set()
         self._closed = False
         super().__init__(tps, slots=slots, pool=pool)
+        # The shared bucket is Redis's; a local start-up burst (on a fallback) could spend it.
+        self._credit = 0
 
     def pause(self, seconds: float) -> None:
         """Hold every caller for ``seconds`` from now, here at once and in Redis for all."""

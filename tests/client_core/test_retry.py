@@ -316,8 +316,9 @@ async def test_client_side_tps_keeps_under_the_service_limit(emulator: Emulator)
             *(client.transport.call(client.endpoint, GET_GROUP, ("g",)) for _ in range(7))
         )
         elapsed = time.monotonic() - started
-    # 5 per second, evenly spaced: the 7 reads after the create need >= 1.4 s.
-    assert elapsed >= 1.35
+    # The create and two reads leave at once (the gate starts nearly full), then 5 per
+    # second with up to 50 ms made up for lateness: the last read leaves >= 0.95 s later.
+    assert elapsed >= 0.9
     assert emulator.stats.rate_limited == 0
     assert client.stats.rate_limited == 0
 
