@@ -4,10 +4,11 @@ Part 1 (exactly-once): for each seed, an emulator process (``python -m face_asyn
 injects about ``fault_rate`` faults on every operation, spread over every kind (429, 500, 503,
 408, a reset before or after the write committed, and ``slow``: the write applied and answered
 after ``slow_s``, beyond the CLI's ``--timeout``). ``python -m face_async enroll`` runs on a
-folder of photos with a journal; a round is ``kill -9``-ed at a random moment with probability
-``kill_p``, and rounds go on until one exits 0 or 1 on its own (at most ``max_rounds``). Then,
-the faults off, the emulator's state is counted: duplicate faces (a fingerprint twice on a
-person), duplicate persons (a name twice), lost images (a fingerprint missing).
+folder of photos with a journal; the first ``min_kills`` rounds are ``kill -9``-ed at a random
+moment early in the run, later ones with probability ``kill_p``, and rounds go on until one
+exits 0 or 1 on its own (at most ``max_rounds``). Then, the faults off, the emulator's state is
+counted: duplicate faces (a fingerprint twice on a person), duplicate persons (a name twice),
+lost images (a fingerprint missing).
 
 Part 2 (loop lag): ``enroll()`` of ``lag_faces`` faces (10 per person, a lazy source) against
 an emulator process, while a probe task measures how late ``asyncio.sleep(0.001)`` wakes up:
@@ -116,9 +117,15 @@ def soak_seed(config: dict[str, Any], seed: int, tmp: Path) -> dict[str, Any]:
         for _ in range(config["max_rounds"]):
             if time.monotonic() - started > config["bound_s"]:
                 break
-            kill_at = (
-                rng.uniform(0.2, config["kill_max_s"]) if rng.random() < config["kill_p"] else None
-            )
+            kills = sum(1 for r in rounds if r["killed"])
+            if kills < config["min_kills"]:
+                # The first rounds are always killed, early enough to land before the run ends
+                # (a seed whose only round ran to the end would test no kill at all).
+                kill_at: float | None = rng.uniform(0.2, config["kill_max_s"] / 2)
+            elif rng.random() < config["kill_p"]:
+                kill_at = rng.uniform(0.2, config["kill_max_s"])
+            else:
+                kill_at = None
             t0 = time.monotonic()
             proc = subprocess.Popen(
                 args, env=env, cwd=str(tmp), stdin=subprocess.DEVNULL,
