@@ -209,8 +209,11 @@ async def test_a_grouped_stream_keeps_every_slot_busy(emulator: Emulator) -> Non
             assert emulator.stats.max_parallel_writes == 4
     grouped_s, grouped_busy = timings["grouped"]
     interleaved_s, _ = timings["interleaved"]
-    assert grouped_s <= 1.1 * interleaved_s, timings
-    assert grouped_busy >= 3.2, timings  # 4 in flight most of the time
+    # Head-of-line idling made the grouped run 2.5x slower with at most 2 writes in flight;
+    # these bounds catch that with room for a loaded machine (a unit test is no speed
+    # measurement: the 1.1x figure is measured in the notes, runs of 1.07x-1.10x).
+    assert grouped_s <= 1.5 * interleaved_s, timings
+    assert grouped_busy >= 3.0, timings  # 4 in flight most of the time
 
 
 async def test_models_used_when_the_run_creates_the_group(
