@@ -31,6 +31,7 @@ from face_async._enroll._events import (
     TrainingStarted,
 )
 from face_async._enroll._journal import Journal
+from face_async._enroll._loop_share import LoopShare
 from face_async._enroll._protocol import ExactlyOnce, PersonRun
 from face_async._enroll._scheduler import PersonScheduler
 from face_async._enroll._sources import (
@@ -113,6 +114,7 @@ class Enrollment(ExactlyOnce):
         # enroll_iter's buffer: the run waits for the consumer when it is full.
         self.buffer = on_event if isinstance(on_event, _EventBuffer) else None
         self.training_timeout = training_timeout
+        self.share = LoopShare()
         self.added = 0
         self.skipped = 0
         self.failures: list[FaceFailure] = []
@@ -167,6 +169,7 @@ class Enrollment(ExactlyOnce):
     async def process_image(self, pr: PersonRun, image: ImageRef, index: int) -> bool:
         """Enroll one image of a started person; True when a write was sent."""
         source = source_label(pr.name, image, index)
+        await self.share.turn()
         if pr.failed is not None:
             self.fail(pr, source, pr.failed.reason, pr.failed.detail)
             return False
@@ -195,6 +198,7 @@ class Enrollment(ExactlyOnce):
         try:
             if pr.on_service >= MAX_FACES_PER_PERSON:
                 raise Abort(FACE_LIMIT, f"the person already holds {pr.on_service} faces")
+            await self.share.turn()
             try:
                 face_id = await self.add_face(pr, payload, fp, source)
             except QuotaExceeded as exc:

@@ -1,0 +1,101 @@
+"""LoopShare: spreads an enrollment's steps over event-loop iterations.
+
+asyncio runs every callback that is ready at the start of an iteration before it looks at
+timers or sockets again. With many writes in flight, their answers arrive together and each
+wakes a step of ~100-200 us of client work (parse the answer, journal, build the next
+request): one iteration of 30 such steps stalls every other coroutine of the program for
+several milliseconds. A run calls :meth:`LoopShare.turn` before each such step. The steps
+of one iteration may together take ``budget`` seconds; the others wait, in order, for the
+following iterations, so the run takes the loop's spare time and leaves each iteration short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+
+__all__ = ["LoopShare"]
+
+
+class LoopShare:
+    """Turns for a run's steps: about ``budget`` seconds of them per loop iteration."""
+
+    def __init__(self, budget: float = 0.0002) -> None:
+        self.budget = budget
+        self._iteration = 0  # advanced once per loop iteration while the share is in use
+        self._slice_iteration = -1  # the iteration whose turns started at _slice_start
+        self._slice_start = 0.0
+        self._last_turn = 0.0
+        self._step = budget / 4  # a step's length, as measured between turns
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._requeued = 0  # woken waiters put back at the head in this iteration
+        self._woken = 0  # waiters woken whose tasks have not run yet
+        self._tick: asyncio.Handle | None = None
+
+    def __repr__(self) -> str:
+        return f"LoopShare(budget={self.budget}, waiting={len(self._waiters)})"
+
+    async def turn(self) -> None:
+        """Return at once while this iteration's budget lasts (and nobody waits), else in
+        a later iteration, after the steps that were waiting before."""
+        if not self._waiters and not self._woken and self._take():
+            return
+        position: int | None = None  # None: at the tail
+        while True:
+            waiter = asyncio.get_running_loop().create_future()
+            if position is None:
+                self._waiters.append(waiter)
+            else:
+                self._waiters.insert(position, waiter)
+            self._schedule()
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._woken -= 1
+                else:
+                    self._waiters.remove(waiter)
+                raise
+            self._woken -= 1
+            if self._take():
+                return
+            # Woken, but the steps before it used this iteration up: first in line again.
+            position = self._requeued
+            self._requeued += 1
+
+    def _take(self) -> bool:
+        now = time.perf_counter()
+        if self._slice_iteration != self._iteration:
+            self._slice_iteration = self._iteration
+            self._slice_start = self._last_turn = now
+            self._schedule()
+            return True
+        if now - self._slice_start >= self.budget:
+            return False
+        self._step = 0.8 * self._step + 0.2 * (now - self._last_turn)
+        self._last_turn = now
+        return True
+
+    def _schedule(self) -> None:
+        if self._tick is None:
+            self._tick = asyncio.get_running_loop().call_soon(self._next_iteration)
+
+    def _next_iteration(self) -> None:
+        # Scheduled with call_soon from the iteration before, so it runs once per iteration
+        # while turns are taken or waited for.
+        self._tick = None
+        self._iteration += 1
+        self._requeued = 0
+        # Wake about as many as the budget allows; a woken step that finds the budget spent
+        # goes back to the head of the line.
+        wake = max(1, math.ceil(self.budget / max(self._step, 1e-6)))
+        while self._waiters and wake > 0:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                self._woken += 1
+                wake -= 1
+        if self._waiters or self._woken:
+            self._schedule()
