@@ -12,7 +12,6 @@ following iterations, so the run takes the loop's spare time and leaves each ite
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections import deque
 
@@ -27,8 +26,8 @@ class LoopShare:
         self._iteration = 0  # advanced once per loop iteration while the share is in use
         self._slice_iteration = -1  # the iteration whose turns started at _slice_start
         self._slice_start = 0.0
-        self._last_turn = 0.0
-        self._step = budget / 4  # a step's length, as measured between turns
+        self._slice_turns = 0  # turns taken in the current slice
+        self._wake = 1  # waiters to wake per iteration: the turns a full slice took
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._requeued = 0  # woken waiters put back at the head in this iteration
         self._woken = 0  # waiters woken whose tasks have not run yet
@@ -69,13 +68,14 @@ class LoopShare:
         now = time.perf_counter()
         if self._slice_iteration != self._iteration:
             self._slice_iteration = self._iteration
-            self._slice_start = self._last_turn = now
+            self._slice_start = now
+            self._slice_turns = 1
             self._schedule()
             return True
         if now - self._slice_start >= self.budget:
+            self._wake = self._slice_turns  # what fits in one iteration
             return False
-        self._step = 0.8 * self._step + 0.2 * (now - self._last_turn)
-        self._last_turn = now
+        self._slice_turns += 1
         return True
 
     def _schedule(self) -> None:
@@ -88,9 +88,10 @@ class LoopShare:
         self._tick = None
         self._iteration += 1
         self._requeued = 0
-        # Wake about as many as the budget allows; a woken step that finds the budget spent
-        # goes back to the head of the line.
-        wake = max(1, math.ceil(self.budget / max(self._step, 1e-6)))
+        # Wake as many as the last full slice took, one more when the line is long; a woken
+        # step that finds the budget spent goes back to the head of the line.
+        wake = self._wake + (1 if len(self._waiters) > self._wake else 0)
+        self._wake = wake
         while self._waiters and wake > 0:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -29,6 +29,7 @@ from face_async._enroll._events import (
     WaitingForLateWrites,
 )
 from face_async._enroll._journal import Journal, JournalFace, ListedPerson
+from face_async._enroll._loop_share import LoopShare
 from face_async._enroll._sources import (
     OUTCOME_UNKNOWN,
     PERSON_PREFIX,
@@ -139,6 +140,7 @@ class ExactlyOnce:
         self.settle_wait = 0.0
         self.changed = False
         self.target = 0  # the index of this group in a fan-out (EnrollEvent.target)
+        self.share = LoopShare()  # the run's steps, spread over loop iterations
 
     def emit(self, event: EnrollEvent) -> None:
         if self.on_event is not None:
@@ -360,6 +362,7 @@ class ExactlyOnce:
                 )  # fmt: skip
                 face_id: str = face.persisted_face_id
                 pr.on_service += 1
+                await self.share.turn()  # the rest of this step waits for its share too
             except APIError:
                 if doubt_sent is None:
                     # The service's answer: not applied, and no earlier send may land.

@@ -31,7 +31,6 @@ from face_async._enroll._events import (
     TrainingStarted,
 )
 from face_async._enroll._journal import Journal
-from face_async._enroll._loop_share import LoopShare
 from face_async._enroll._protocol import ExactlyOnce, PersonRun
 from face_async._enroll._scheduler import PersonScheduler
 from face_async._enroll._sources import (
@@ -114,7 +113,6 @@ class Enrollment(ExactlyOnce):
         # enroll_iter's buffer: the run waits for the consumer when it is full.
         self.buffer = on_event if isinstance(on_event, _EventBuffer) else None
         self.training_timeout = training_timeout
-        self.share = LoopShare()
         self.added = 0
         self.skipped = 0
         self.failures: list[FaceFailure] = []
