@@ -21,10 +21,15 @@ Scenarios (``--only`` picks a subset):
 - ``scaleout``: 4 processes adding 1,000 faces under one 20 TPS quota: a quota shared over Redis
   against a local limit per process; the adaptive rate against an unknown limit; a pool of
   resources with one killed mid-run.
+- ``streamed``: a streamed source grouped by person against the same images interleaved, at
+  ``max_concurrency=4``: time ratio and writes in flight at the emulator.
 """
 
 from __future__ import annotations
 
-SCENARIOS = ("overhead", "parse", "makespan", "scale", "faults", "fairness", "soak", "scaleout")
+SCENARIOS = (
+    "overhead", "parse", "makespan", "scale", "faults", "fairness", "soak", "scaleout",
+    "streamed",
+)  # fmt: skip
 
 __all__ = ["SCENARIOS"]

@@ -30,6 +30,7 @@ from benchmarks import (
     scale,
     scaleout,
     soak,
+    streamed,
 )
 
 # Full mode is sized for about 15 minutes on 2 cores (benchmarks/README.md): overhead ~2 min,
@@ -119,6 +120,8 @@ FULL: dict[str, dict[str, Any]] = {
         "bound_s": 180,
         "pool": {},
     },
+    # ~30 s: 3 x (interleaved + grouped) of 320 add-faces at 50 ms, 4 at a time.
+    "streamed": {"persons": 8, "per_person": 40, "concurrency": 4, "latency_s": 0.05, "runs": 3},
 }
 
 SMOKE: dict[str, dict[str, Any]] = {
@@ -179,6 +182,7 @@ SMOKE: dict[str, dict[str, Any]] = {
         "bound_s": 60,
         "pool": {"calls": 60, "kill_calls": 60},
     },
+    "streamed": {**FULL["streamed"], "persons": 4, "per_person": 8, "runs": 1},
 }
 
 RUNNERS = {
@@ -190,6 +194,7 @@ RUNNERS = {
     "fairness": fairness.run,
     "soak": soak.run,
     "scaleout": scaleout.run,
+    "streamed": streamed.run,
 }
 
 

@@ -200,6 +200,14 @@ def targets_table(results: dict[str, Any]) -> list[str]:
             f"worst wait ≤ {TARGETS['fairness_wait_ratio']:g}x mean "
             f"| {_fairness_cell(fa)} | {_fairness_verdict(fa)} | {peers} |"
         )
+    if results.get("soak"):
+        from benchmarks import soak
+
+        lines += soak.target_rows(results["soak"])
+    if results.get("streamed"):
+        from benchmarks import streamed
+
+        lines += streamed.target_rows(results["streamed"])
     if results.get("scaleout"):
         from benchmarks import scaleout
 
@@ -569,6 +577,10 @@ def render_markdown(results: dict[str, Any], plots: list[str]) -> str:
         out += ["## 5. Exactly once under faults", "", *faults_table(results["faults"]), ""]
     if results.get("fairness"):
         out += ["## 6. Fairness under pool pressure", "", *fairness_table(results["fairness"]), ""]
+    if results.get("soak"):
+        from benchmarks import soak
+
+        out += ["## 8. Soak and loop lag", "", *soak.report_lines(results["soak"]), ""]
     if results.get("scaleout"):
         from benchmarks import scaleout
 

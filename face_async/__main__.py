@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from face_async._cli import main
+from face_async._cli import console_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())
