@@ -28,6 +28,7 @@ from face_async._enroll import (
     TrainingStarted,
     WaitingForLateWrites,
 )
+from face_async._enroll._sources import OUTCOME_UNKNOWN
 
 __all__ = ["MODES", "Progress", "cli_logging", "have_tqdm"]
 
@@ -115,6 +116,8 @@ class Progress:
         self.done = 0
         self.counts = {"added": 0, "already_enrolled": 0, "failed": 0}
         self._step = 1
+        # Images reported outcome_unknown: the final check may still find them added.
+        self._unknown: set[tuple[str, str]] = set()
 
     @contextlib.contextmanager
     def logs_through(self) -> Iterator[None]:
@@ -139,10 +142,20 @@ class Progress:
     def __call__(self, event: EnrollEvent) -> None:
         if isinstance(event, FaceAdded):
             self.counts["added"] += 1
+            if (event.person, event.source) in self._unknown:
+                # Found applied by the final check: counted (and shown) once, as added.
+                self._unknown.discard((event.person, event.source))
+                self.counts["failed"] -= 1
+                if self.mode != "none":
+                    tally = f" ({self._tally()})" if self.mode == "ticks" else ""
+                    self.write(f"settled   {relative(event.source, self.root)}  added{tally}")
+                return
         elif isinstance(event, FaceSkipped):
             self.counts["already_enrolled"] += 1
         elif isinstance(event, FaceFailed):
             self.counts["failed"] += 1
+            if event.reason == OUTCOME_UNKNOWN:
+                self._unknown.add((event.person, event.source))
         if self.mode == "none":
             return
         if isinstance(event, EnrollStarted):
