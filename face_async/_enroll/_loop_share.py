@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections import deque
 
-__all__ = ["LoopShare"]
+__all__ = ["LoopShare", "loop_share"]
 
 
 class LoopShare:
@@ -100,3 +101,18 @@ class LoopShare:
                 wake -= 1
         if self._waiters or self._woken:
             self._schedule()
+
+
+_SHARES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopShare] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def loop_share() -> LoopShare:
+    """The running loop's LoopShare: the enrollments of one loop (a fan-out's targets, a
+    service's concurrent runs) share one budget per iteration, first come first served."""
+    loop = asyncio.get_running_loop()
+    share = _SHARES.get(loop)
+    if share is None:
+        share = _SHARES[loop] = LoopShare()
+    return share

@@ -37,7 +37,7 @@ async def run_planned(job: Enrollment, plan: list[tuple[str, list[ImageRef]]]) -
     next_new = 0
     busy = 0
     changed = asyncio.Event()
-    reads: set[asyncio.Future[tuple[bytes | str, bytes]]] = set()
+    reads: set[asyncio.Future[tuple[bytes | str, str]]] = set()
     workers_count = job.scheduler.max_concurrency
 
     def peek() -> PersonRun | None:

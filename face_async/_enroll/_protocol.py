@@ -29,7 +29,7 @@ from face_async._enroll._events import (
     WaitingForLateWrites,
 )
 from face_async._enroll._journal import Journal, JournalFace, ListedPerson
-from face_async._enroll._loop_share import LoopShare
+from face_async._enroll._loop_share import loop_share
 from face_async._enroll._sources import (
     OUTCOME_UNKNOWN,
     PERSON_PREFIX,
@@ -93,7 +93,7 @@ class PersonRun:
     failed: Abort | None = None
     person_id: str = ""
     on_service: int = 0  # faces the person holds, ours and others'
-    prefetch: asyncio.Future[tuple[bytes | str, bytes]] | None = None
+    prefetch: asyncio.Future[tuple[bytes | str, str]] | None = None
     prefetch_index: int = -1
     queue: deque[tuple[ImageRef, int]] = attrs.field(factory=deque)  # streamed sources
 
@@ -140,7 +140,7 @@ class ExactlyOnce:
         self.settle_wait = 0.0
         self.changed = False
         self.target = 0  # the index of this group in a fan-out (EnrollEvent.target)
-        self.share = LoopShare()  # the run's steps, spread over loop iterations
+        self.share = loop_share()  # the run's steps, spread over loop iterations
 
     def emit(self, event: EnrollEvent) -> None:
         if self.on_event is not None:

@@ -47,7 +47,6 @@ from face_async._enroll._sources import (
     ReadImage,
     check_bytes,
     check_shard,
-    fingerprint,
     image_list,
     load,
     plan_folder,
@@ -156,7 +155,7 @@ class Enrollment(ExactlyOnce):
         self.emit(FaceFailed(person=pr.name, source=source, reason=reason, detail=detail))
         return failure
 
-    async def read(self, pr: PersonRun, image: ImageRef, index: int) -> tuple[bytes | str, bytes]:
+    async def read(self, pr: PersonRun, image: ImageRef, index: int) -> tuple[bytes | str, str]:
         read, pr.prefetch = pr.prefetch, None
         if read is not None and pr.prefetch_index == index:
             return await read
@@ -172,11 +171,10 @@ class Enrollment(ExactlyOnce):
             self.fail(pr, source, pr.failed.reason, pr.failed.detail)
             return False
         try:
-            payload, hashed = await self.read(pr, image, index)
+            payload, fp = await self.read(pr, image, index)
         except OSError as exc:
             self.fail(pr, source, UNREADABLE, f"{type(exc).__name__}: {exc.strerror or exc}")
             return False
-        fp = image.fp if isinstance(image, ReadImage) else fingerprint(hashed)
         try:
             if isinstance(payload, bytes):
                 check_bytes(payload)
@@ -346,12 +344,12 @@ async def _read_once(image: ImageRef) -> ImageRef:
     if isinstance(image, str | ReadImage):
         return image
     try:
-        payload, hashed = await load(image)
+        payload, fp = await load(image)
     except OSError:
         return image
     label = None if isinstance(image, bytes | bytearray | memoryview) else os.fspath(image)
     assert isinstance(payload, bytes)
-    return ReadImage(payload, hashed, label)
+    return ReadImage(payload, fp, label)
 
 
 async def _fan_out(jobs: list[Enrollment], pairs: AsyncIterator[tuple[str, ImageRef]]) -> None:

@@ -144,3 +144,21 @@ def test_many_turns_all_complete(budget: float) -> None:
         return count
 
     assert _run(main) == 640
+
+
+def test_the_runs_of_one_loop_share_one_budget() -> None:
+    async def main(loop: _CountingLoop) -> bool:
+        from face_async._enroll._loop_share import loop_share
+
+        return loop_share() is loop_share()
+
+    assert _run(main)
+    # Another loop has its own.
+    shares = [_run(lambda loop: _share()) for _ in range(2)]
+    assert shares[0] is not shares[1]
+
+
+async def _share() -> LoopShare:
+    from face_async._enroll._loop_share import loop_share
+
+    return loop_share()
