@@ -132,6 +132,7 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
         stop = asyncio.Event()
         gc.callbacks.append(on_gc)
         cpu0 = _cpu_times()
+        process0, thread0 = time.process_time(), time.thread_time()
         t0 = time.monotonic()
         loop.recording = True
         task = asyncio.ensure_future(_probe(stalls, stop))
@@ -149,6 +150,10 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
             loop.recording = False
             gc.callbacks.remove(on_gc)
         out["seconds"] = time.monotonic() - t0
+        # CPU of the loop's thread and of the process's other threads (the journal's worker,
+        # file reads): on a small machine they compete for the same cores.
+        out["loop_cpu_s"] = time.thread_time() - thread0
+        out["other_threads_cpu_s"] = time.process_time() - process0 - out["loop_cpu_s"]
         out["steal_pct"] = _steal_pct(cpu0, _cpu_times())
     out["wall"] = _stats_ms(stalls)
     out["iteration_cpu"] = _stats_ms(loop.cpu)

@@ -29,7 +29,6 @@ from face_async._enroll._events import (
     WaitingForLateWrites,
 )
 from face_async._enroll._journal import Journal, JournalFace, ListedPerson
-from face_async._enroll._loop_share import loop_share
 from face_async._enroll._sources import (
     OUTCOME_UNKNOWN,
     PERSON_PREFIX,
@@ -48,6 +47,7 @@ from face_async._errors import (
     PersistedFaceNotFound,
     PersonNotFound,
 )
+from face_async._http._loop_share import loop_share
 
 if TYPE_CHECKING:
     from face_async._client import AsyncFaceClient
@@ -362,7 +362,6 @@ class ExactlyOnce:
                 )  # fmt: skip
                 face_id: str = face.persisted_face_id
                 pr.on_service += 1
-                await self.share.turn()  # the rest of this step waits for its share too
             except APIError:
                 if doubt_sent is None:
                     # The service's answer: not applied, and no earlier send may land.

@@ -67,6 +67,7 @@ from face_async._errors import (
     QuotaExceeded,
     RateLimited,
 )
+from face_async._http._loop_share import loop_share, step_share
 from face_async._models import DetectionModel, RecognitionModel
 
 if TYPE_CHECKING:
@@ -194,7 +195,6 @@ class Enrollment(ExactlyOnce):
         try:
             if pr.on_service >= MAX_FACES_PER_PERSON:
                 raise Abort(FACE_LIMIT, f"the person already holds {pr.on_service} faces")
-            await self.share.turn()
             try:
                 face_id = await self.add_face(pr, payload, fp, source)
             except QuotaExceeded as exc:
@@ -496,6 +496,8 @@ async def enroll(
     started = time.monotonic()
     if own_journal:
         await db.open()
+    # The client's calls of this run (in the tasks it starts) take turns of the loop's share.
+    share = step_share.set(loop_share())
     try:
         if tps is not None:
             for gate in gates:
@@ -540,6 +542,7 @@ async def enroll(
         for job in jobs:
             trained.append(await job.train_group() if train else (False, None))
     finally:
+        step_share.reset(share)
         if tps is not None:
             for gate, previous in zip(gates, previous_tps, strict=True):
                 gate.set_tps(previous)

@@ -34,6 +34,7 @@ from face_async._errors import (
 from ._decide import OPERATION_LOCATION, Answer, Done, Fail, NoAnswer, Retry, Unknown, decide
 from ._endpoint import BINARY, JSON, Endpoint
 from ._gate import GateRegistry, request_priority
+from ._loop_share import step_share
 from ._operations import Operation
 from ._paths import build_path, encode_query
 from ._policy import RetryPolicy
@@ -307,12 +308,17 @@ class Transport:
         model: Any,
     ) -> Any:
         priority = request_priority.get()
+        share = step_share.get()
         attempt = 1
         ambiguous = False
         while True:
+            if share is not None:
+                await share.turn()
             happened = await self._attempt(
                 endpoint, op, url, body, content_type, timeout, priority, attempt
             )
+            if share is not None:
+                await share.turn()  # acting on the answer is a step too
             decision = self._decide(endpoint, op, happened, attempt, model, ambiguous)
             if decision.__class__ is Done:
                 return decision.value
@@ -342,15 +348,20 @@ class Transport:
         retry of a movable route may go to another member (without the wait meant for the
         failed one); a write keeps its member and the decision (Unknown stays Unknown)."""
         priority = request_priority.get()
+        share = step_share.get()
         attempt = 1
         ambiguous = False
         member = pool.pick(route)
         while True:
             endpoint = member.endpoint
             url = URL(endpoint.base_url + path, encoded=True)
+            if share is not None:
+                await share.turn()
             happened = await self._attempt(
                 endpoint, op, url, body, content_type, timeout, priority, attempt
             )
+            if share is not None:
+                await share.turn()
             pool.observe(member, happened)
             decision = self._decide(endpoint, op, happened, attempt, model, ambiguous)
             if isinstance(decision, Done):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from face_async._enroll._loop_share import LoopShare
+from face_async._http._loop_share import LoopShare
 
 
 class _CountingLoop(asyncio.SelectorEventLoop):
@@ -148,7 +148,7 @@ def test_many_turns_all_complete(budget: float) -> None:
 
 def test_the_runs_of_one_loop_share_one_budget() -> None:
     async def main(loop: _CountingLoop) -> bool:
-        from face_async._enroll._loop_share import loop_share
+        from face_async._http._loop_share import loop_share
 
         return loop_share() is loop_share()
 
@@ -159,6 +159,6 @@ def test_the_runs_of_one_loop_share_one_budget() -> None:
 
 
 async def _share() -> LoopShare:
-    from face_async._enroll._loop_share import loop_share
+    from face_async._http._loop_share import loop_share
 
     return loop_share()

@@ -1,4 +1,4 @@
-"""LoopShare: spreads an enrollment's steps over event-loop iterations.
+"""LoopShare: spreads a bulk job's steps over event-loop iterations.
 
 asyncio runs every callback that is ready at the start of an iteration before it looks at
 timers or sockets again. With many writes in flight, their answers arrive together and each
@@ -7,6 +7,9 @@ request): one iteration of 30 such steps stalls every other coroutine of the pro
 several milliseconds. A run calls :meth:`LoopShare.turn` before each such step. The steps
 of one iteration may together take ``budget`` seconds; the others wait, in order, for the
 following iterations, so the run takes the loop's spare time and leaves each iteration short.
+
+A job sets :data:`step_share` for its tasks (``enroll()`` does): the transport then takes a
+turn before sending each request and before acting on each answer.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import asyncio
 import time
 import weakref
 from collections import deque
+from contextvars import ContextVar
 
-__all__ = ["LoopShare", "loop_share"]
+__all__ = ["LoopShare", "loop_share", "step_share"]
 
 
 class LoopShare:
@@ -103,14 +107,18 @@ class LoopShare:
             self._schedule()
 
 
+#: The LoopShare whose turns the transport takes for the calls of this context (None: none).
+step_share: ContextVar[LoopShare | None] = ContextVar("face_async_step_share", default=None)
+
 _SHARES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopShare] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def loop_share() -> LoopShare:
-    """The running loop's LoopShare: the enrollments of one loop (a fan-out's targets, a
-    service's concurrent runs) share one budget per iteration, first come first served."""
+    """The running loop's LoopShare: the bulk jobs of one loop (a fan-out's targets, a
+    service's concurrent enrollments) share one budget per iteration, first come first
+    served."""
     loop = asyncio.get_running_loop()
     share = _SHARES.get(loop)
     if share is None:
