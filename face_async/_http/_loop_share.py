@@ -15,6 +15,7 @@ turn before sending each request and before acting on each answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import weakref
 from collections import deque
@@ -36,7 +37,9 @@ class LoopShare:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._requeued = 0  # woken waiters put back at the head in this iteration
         self._woken = 0  # waiters woken whose tasks have not run yet
-        self._tick: asyncio.Handle | None = None
+        # A tick is scheduled (a flag, not the handle: the share, kept per loop in a weak
+        # mapping, must not hold its loop alive).
+        self._ticking = False
 
     def __repr__(self) -> str:
         return f"LoopShare(budget={self.budget}, waiting={len(self._waiters)})"
@@ -58,9 +61,12 @@ class LoopShare:
                 await waiter
             except asyncio.CancelledError:
                 if waiter.done() and not waiter.cancelled():
-                    self._woken -= 1
+                    self._woken -= 1  # woken, then cancelled before it ran
                 else:
-                    self._waiters.remove(waiter)
+                    waiter.cancel()
+                    # Still in line, unless the tick has dropped it already.
+                    with contextlib.suppress(ValueError):
+                        self._waiters.remove(waiter)
                 raise
             self._woken -= 1
             if self._take():
@@ -84,13 +90,14 @@ class LoopShare:
         return True
 
     def _schedule(self) -> None:
-        if self._tick is None:
-            self._tick = asyncio.get_running_loop().call_soon(self._next_iteration)
+        if not self._ticking:
+            self._ticking = True
+            asyncio.get_running_loop().call_soon(self._next_iteration)
 
     def _next_iteration(self) -> None:
         # Scheduled with call_soon from the iteration before, so it runs once per iteration
         # while turns are taken or waited for.
-        self._tick = None
+        self._ticking = False
         self._iteration += 1
         self._requeued = 0
         # Wake as many as the last full slice took, one more when the line is long; a woken

@@ -162,3 +162,52 @@ async def _share() -> LoopShare:
     from face_async._http._loop_share import loop_share
 
     return loop_share()
+
+
+@pytest.mark.parametrize("delay", range(6))
+def test_a_waiter_cancelled_at_any_moment_leaves_no_trace(delay: int) -> None:
+    """Cancelled while in line, as the iteration's tick drops it, or just after being woken:
+    only that caller sees CancelledError, the others get their turns, the share goes idle."""
+
+    async def main(loop: _CountingLoop) -> tuple[list[BaseException | None], bool]:
+        share = LoopShare(budget=0.0)
+
+        async def step() -> None:
+            await share.turn()
+            await asyncio.sleep(0)
+
+        tasks = [asyncio.ensure_future(step()) for _ in range(5)]
+        for _ in range(delay):
+            await asyncio.sleep(0)
+        tasks[2].cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return [r if isinstance(r, BaseException) else None for r in results], _returns_at_once(
+            share
+        )
+
+    results, idle = _run(main)
+    assert [type(r).__name__ if r else None for r in results] in (
+        [None, None, "CancelledError", None, None],
+        [None, None, None, None, None],  # cancelled after its step had finished
+    )
+    assert idle
+
+
+def test_a_closed_loop_is_not_kept_alive_by_its_share() -> None:
+    import gc
+    import weakref
+
+    from face_async._http._loop_share import loop_share
+
+    async def main() -> None:
+        await loop_share().turn()  # leaves its next tick scheduled
+
+    loop = _CountingLoop()
+    loop.run_until_complete(main())
+    loop.close()
+    gone = weakref.ref(loop)
+    del loop
+    gc.collect()
+    assert gone() is None
