@@ -5,7 +5,7 @@ would have, not the benchmark driver's), then, on one event loop:
 
 1. an idle baseline: the probe alone for ``idle_s`` seconds — the machine's own timer and
    scheduling noise (a shared VM's steal shows here);
-2. ``enroll()`` of ``faces`` faces (10 per person, a lazy source, ``max_concurrency=32``) with
+2. ``enroll()`` of ``faces`` faces (10 per person, a lazy source, ``max_concurrency`` writes) with
    the probe running.
 
 The probe wakes every 1 ms (``asyncio.sleep(0.001)``) and records how late it woke (wall
@@ -114,7 +114,11 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
             collections[info["generation"]].append(took)
             loop.gc_seconds += took
 
-    out: dict[str, Any] = {"faces": faces, "freeze": bool(config.get("freeze"))}
+    out: dict[str, Any] = {
+        "faces": faces,
+        "freeze": bool(config.get("freeze")),
+        "max_concurrency": int(config.get("max_concurrency", 16)),
+    }
     async with AsyncFaceClient(config["url"], key=config["key"]) as client:
         # 1. The idle baseline.
         idle = array("d")
@@ -138,8 +142,8 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
         task = asyncio.ensure_future(_probe(stalls, stop))
         try:
             report = await enroll(
-                client, config["group"], pairs(), large=True, max_concurrency=32, train=False,
-                journal=config["journal"],
+                client, config["group"], pairs(), large=True, train=False,
+                max_concurrency=int(config.get("max_concurrency", 16)), journal=config["journal"],
             )  # fmt: skip
             out["outcome"] = f"ok: {report.faces_added} added"
         except JournalBusy as exc:
