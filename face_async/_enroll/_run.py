@@ -497,7 +497,7 @@ async def enroll(
     if own_journal:
         await db.open()
     # The client's calls of this run (in the tasks it starts) take turns of the loop's share.
-    share = step_share.set(loop_share())
+    share_token = step_share.set(loop_share())
     try:
         if tps is not None:
             for gate in gates:
@@ -542,7 +542,7 @@ async def enroll(
         for job in jobs:
             trained.append(await job.train_group() if train else (False, None))
     finally:
-        step_share.reset(share)
+        step_share.reset(share_token)
         if tps is not None:
             for gate, previous in zip(gates, previous_tps, strict=True):
                 gate.set_tps(previous)
