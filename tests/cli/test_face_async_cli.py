@@ -3,71 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
 import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import (
+    cli_env,
+    expected,
+    run_cli,
+    service_faces,
+    summary_value,
+    write_photos,
+)
 
-import face_async
 from face_async import AsyncFaceClient
 from face_async._cli import main
-from face_async._enroll import enroll, fingerprint
+from face_async._enroll import enroll
 from face_async.emulator import Emulator, Latency, make_face_image
-
-REPO = Path(face_async.__file__).resolve().parent.parent
-PREFIX = "face-async:v1:"
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACE_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
-
-
-async def run_cli(*args: str, env: dict[str, str], timeout: float = 30) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "face_async", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
-
-
-def summary_value(out: str, row: str) -> int:
-    """The number in a row of the summary table."""
-    match = re.search(rf"^  {row} +(\d+)$", out, re.M)
-    assert match is not None, out
-    return int(match.group(1))
-
-
-def write_photos(root: Path, persons: int, photos: int) -> dict[str, list[bytes]]:
-    source: dict[str, list[bytes]] = {}
-    for i in range(persons):
-        name = f"Person {i:02d}"
-        (root / name).mkdir(parents=True)
-        images = [make_face_image(name, variant=j) for j in range(photos)]
-        for j, image in enumerate(images):
-            (root / name / f"{j:02d}.jpg").write_bytes(image)
-        source[name] = images
-    return source
-
-
-def service_faces(emu: Emulator, group_id: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for person in emu.state.person_groups[group_id].persons.values():
-        assert person.name is not None
-        assert person.name not in out, f"duplicate person {person.name}"
-        out[person.name] = [face.user_data or "" for face in person.faces.values()]
-    return out
-
-
-def expected(source: dict[str, list[bytes]]) -> dict[str, list[str]]:
-    return {name: [PREFIX + fingerprint(i) for i in images] for name, images in source.items()}
 
 
 async def test_enroll_command_then_rerun_verifies(emulator: Emulator, tmp_path: Path) -> None:

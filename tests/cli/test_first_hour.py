@@ -16,36 +16,12 @@ import termios
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli_env, emu_env, run_cli, summary_value, write_photos
 
-import face_async
 from face_async import AsyncFaceClient, enroll
 from face_async.emulator import Emulator, Fault, make_face_image
 
-REPO = Path(face_async.__file__).resolve().parent.parent
 SECRET = "s3cret-value-never-shown"
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACE_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
-
-
-def emu_env(emulator: Emulator) -> dict[str, str]:
-    return cli_env(FACE_ENDPOINT=emulator.url, FACE_APIKEY=emulator.key)
-
-
-async def run_cli(
-    *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 60
-) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "face_async", *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def run_in_terminal(
@@ -79,20 +55,6 @@ async def run_in_terminal(
     finally:
         os.close(master)
     return code, b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
-
-
-def write_photos(root: Path, persons: int, photos: int) -> None:
-    for i in range(persons):
-        name = f"Person {i:02d}"
-        (root / name).mkdir(parents=True)
-        for j in range(photos):
-            (root / name / f"{j:02d}.jpg").write_bytes(make_face_image(name, variant=j))
-
-
-def summary_value(out: str, row: str) -> int:
-    match = re.search(rf"^  {row} +(\d+)$", out, re.M)
-    assert match is not None, out
-    return int(match.group(1))
 
 
 # 1. recognition models ---------------------------------------------------------------------

@@ -7,13 +7,12 @@ import asyncio
 import hashlib
 import os
 import socket
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli_env, expected, run_cli, service_faces, write_photos
 from helpers_redis import RedisServer
 
-import face_async
 import face_async._enroll._sources as sources
 from face_async import (
     AsyncFaceClient,
@@ -24,40 +23,10 @@ from face_async import (
     enroll,
     shard_of,
 )
-from face_async._enroll import Journal, default_journal_path, fingerprint
+from face_async._enroll import Journal, default_journal_path
 from face_async._http._resource_pool import Resource
 from face_async._images import read_path
 from face_async.emulator import Emulator, Fault, RateLimit, make_face_image
-
-REPO = Path(face_async.__file__).resolve().parent.parent
-PREFIX = "face-async:v1:"
-
-
-def write_photos(root: Path, persons: int, photos: int) -> dict[str, list[bytes]]:
-    source: dict[str, list[bytes]] = {}
-    for i in range(persons):
-        name = f"Person {i:02d}"
-        (root / name).mkdir(parents=True)
-        images = [make_face_image(name, variant=j) for j in range(photos)]
-        for j, image in enumerate(images):
-            (root / name / f"{j:02d}.jpg").write_bytes(image)
-        source[name] = images
-    return source
-
-
-def service_faces(emu: Emulator, group_id: str) -> dict[str, list[str]]:
-    """Person name -> the userData of its faces; fails on a duplicate person."""
-    out: dict[str, list[str]] = {}
-    for person in emu.state.person_groups[group_id].persons.values():
-        assert person.name is not None
-        assert person.name not in out, f"duplicate person {person.name}"
-        out[person.name] = [face.user_data or "" for face in person.faces.values()]
-    return out
-
-
-def expected(source: dict[str, list[bytes]]) -> dict[str, list[str]]:
-    return {name: [PREFIX + fingerprint(i) for i in images] for name, images in source.items()}
-
 
 # -- shards ------------------------------------------------------------------------------------
 
@@ -89,31 +58,6 @@ async def test_a_shard_must_not_train(emulator: Emulator, client: AsyncFaceClien
         await enroll(client, "g", {"a": b"x"}, shard=(0, 2))
     assert info.value.parameter == "train"
     assert emulator.stats.total_requests == 0
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACE_")}
-    env.pop("JOB_COMPLETION_INDEX", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
-
-
-async def run_cli(
-    *args: str, env: dict[str, str], cwd: Path, timeout: float = 60
-) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "face_async", *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 @pytest.mark.parametrize(
