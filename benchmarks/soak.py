@@ -24,7 +24,6 @@ import random
 import shutil
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -240,23 +239,18 @@ def _ms(value: float | None) -> str:
 
 
 def _spread(values: list[float | None], unit: str = " ms") -> str:
-    """Median (min-max) of the runs."""
-    known = sorted(v for v in values if v is not None)
-    if not known:
-        return "n/a"
-    median = statistics.median(known)
-    if len(known) == 1:
-        return f"{median:.1f}{unit}"
-    return f"{median:.1f}{unit} ({known[0]:.1f}-{known[-1]:.1f})"
+    """Median (min-max) of the runs that have the figure."""
+    return _harness.fmt_summary(_harness.summarize([v for v in values if v is not None]), 1, unit)
 
 
 def _lag_row(name: str, runs: list[dict[str, Any]]) -> str:
     p999 = [r["iteration_cpu"]["p999_ms"] for r in runs]
     worst = [r["iteration_cpu"]["max_ms"] for r in runs]
-    known = [v for v in p999 if v is not None]
+    p999_median = _harness.summarize([v for v in p999 if v is not None])["median"]
+    worst_median = _harness.summarize([v for v in worst if v is not None])["median"]
     met = (
-        bool(known) and statistics.median(known) < LAG_TARGET_P999_MS
-        and statistics.median(v for v in worst if v is not None) < LAG_TARGET_MAX_MS
+        p999_median is not None and p999_median < LAG_TARGET_P999_MS
+        and worst_median is not None and worst_median < LAG_TARGET_MAX_MS
     )  # fmt: skip
     steal = [r.get("steal_pct") for r in runs]
     return (

@@ -355,7 +355,7 @@ async def _read_once(image: ImageRef) -> ImageRef:
 async def _fan_out(jobs: list[Enrollment], pairs: AsyncIterator[tuple[str, ImageRef]]) -> None:
     """Read each pair once and enroll it into every job (each a streamed run of its own); a
     job that fails stops them all."""
-    from face_async._enroll._streamed import run_streamed
+    from face_async._enroll._streamed import run_streamed, run_together
 
     queues = [asyncio.Queue[tuple[str, ImageRef] | None](_FANOUT_QUEUE) for _ in jobs]
 
@@ -373,19 +373,9 @@ async def _fan_out(jobs: list[Enrollment], pairs: AsyncIterator[tuple[str, Image
         while (item := await queue.get()) is not None:
             yield item
 
-    tasks = [asyncio.ensure_future(produce())]
-    for job, queue in zip(jobs, queues, strict=True):
-        tasks.append(asyncio.ensure_future(run_streamed(job, consume(queue))))
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            error = None if task.cancelled() else task.exception()
-            if error is not None:
-                raise error
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await run_together(
+        [produce(), *(run_streamed(job, consume(q)) for job, q in zip(jobs, queues, strict=True))]
+    )
 
 
 async def enroll(

@@ -16,8 +16,8 @@ import asyncio
 import heapq
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from face_async._enroll._journal import ParkedPerson
 from face_async._enroll._protocol import PersonRun
@@ -28,7 +28,7 @@ from face_async._http._gate import request_priority
 if TYPE_CHECKING:
     from face_async._enroll._run import Enrollment
 
-__all__ = ["WINDOW_PER_SLOT", "run_streamed"]
+__all__ = ["WINDOW_PER_SLOT", "run_streamed", "run_together"]
 
 # Images queued or in progress per slot: enough to find max_concurrency persons with work in
 # a source grouped by person (about 32 images each), few enough to bound memory.
@@ -145,8 +145,13 @@ async def run_streamed(job: Enrollment, pairs: AsyncIterator[tuple[str, ImageRef
                 held.discard(pr.name)
             put_back(pr)
 
-    tasks = [asyncio.ensure_future(produce())]
-    tasks += [asyncio.ensure_future(worker()) for _ in range(job.scheduler.max_concurrency)]
+    await run_together([produce(), *(worker() for _ in range(job.scheduler.max_concurrency))])
+
+
+async def run_together(coros: list[Coroutine[Any, Any, None]]) -> None:
+    """Run the coroutines as tasks until all end; the first to fail cancels the others and
+    its exception is raised (a TaskGroup, which Python 3.10 lacks)."""
+    tasks = [asyncio.ensure_future(coro) for coro in coros]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
