@@ -189,7 +189,7 @@ class _Adaptive(Gate):
         super().set_tps(tps)
         # A burst would drain an unknown bucket before the rate could tell it is too high.
         self._burst_window = 0.0
-        self._credit = 0
+        self._drop_credit()
 
     def _admit(self) -> None:
         super()._admit()

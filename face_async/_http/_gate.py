@@ -73,9 +73,10 @@ class Gate:
     """Admission for one (endpoint, credential): rate, 429 pause and pool slots, in one queue.
 
     ``tps``: calls per second (None: no limit; below 1, one call per ``1/tps`` s). Like the
-    service's bucket, the gate starts nearly full (a little under one second of calls goes at
-    once); after that, calls are spaced ``1/tps`` s apart, and a call let out late by the event
-    loop (up to 50 ms) does not cost capacity: in any time ``t`` from the start at most
+    service's bucket, the gate starts nearly full (one second of calls less one may go at once,
+    and this start credit refills at ``tps`` until it first runs dry); after that, calls are
+    spaced ``1/tps`` s apart, and a call let out late by the event loop (up to one spacing,
+    at most 50 ms) does not cost capacity: in any time ``t`` from the first call fewer than
     ``tps * (1 + t)`` calls leave. ``slots``: requests
     in flight at once through this gate (0: no limit); ``pool``: the slots shared with other
     gates. Use ``await acquire()`` ... ``release()`` around each attempt.
@@ -84,6 +85,8 @@ class Gate:
     __slots__ = (
         "_burst_window",
         "_credit",
+        "_credit_at",
+        "_credit_cap",
         "_interval",
         "_next_free",
         "_pool",
@@ -117,12 +120,16 @@ class Gate:
         self._pool = pool if pool is not None else Pool()
         self._pool.gates.append(self)
         self._timer: asyncio.TimerHandle | None = None
-        # Calls that may leave at once at the start (set before set_tps: subclasses that must
-        # not burst clear it there). Kept under a second's worth by the tolerance and the call
-        # the spacing itself lets out, so that the total never outruns a bucket of tps calls.
-        self._credit = 0
+        # The start credit: calls that may leave at once, refilled at tps until it first runs
+        # dry (the service's bucket refills while the burst goes out). A second's worth less
+        # one call: the margin for the first call arriving later than the ones after it (it
+        # opens a connection), as the service's bucket counts from that arrival. Set before
+        # set_tps: subclasses that must not burst drop it there (_drop_credit).
+        self._credit_cap = 0.0
         if isinstance(tps, (int, float)) and math.isfinite(tps) and tps >= 1:
-            self._credit = max(0, int(tps * (1.0 - _LATE_TOLERANCE)) - 2)
+            self._credit_cap = float(max(0, math.floor(tps) - 1))
+        self._credit = self._credit_cap
+        self._credit_at: float | None = None  # loop time of the last refill
         self.set_tps(tps)
 
     def set_tps(self, tps: float | None) -> None:
@@ -204,10 +211,30 @@ class Gate:
             return True
         return self._delay(asyncio.get_running_loop().time()) <= 0.0
 
+    def _drop_credit(self) -> None:
+        """No start credit: calls are spaced from the first."""
+        self._credit = self._credit_cap = 0.0
+
+    def _has_credit(self, now: float) -> bool:
+        # Refills the start credit; when it runs dry, the spacing takes over at the moment the
+        # credit's bucket would hold its next call (the late-call window added, so that it
+        # only ever makes up for lateness and never lets a call out ahead of the bucket).
+        if not self._credit_cap or self.tps is None:
+            return False
+        if self._credit_at is not None:
+            refill = (now - self._credit_at) * self.tps
+            self._credit = min(self._credit_cap, self._credit + refill)
+        self._credit_at = now
+        if self._credit >= 1.0:
+            return True
+        self._next_free = now + (1.0 - self._credit) * self._interval + self._burst_window
+        self._drop_credit()
+        return False
+
     def _delay(self, now: float) -> float:
         # Seconds until the head may go, as far as the pause and the rate are concerned.
         delay = self.pause_until - now
-        if self.tps is not None and not self._credit:
+        if self.tps is not None and not self._has_credit(now):
             delay = max(delay, self._next_free - self._burst_window - now)
         return delay
 
@@ -215,8 +242,8 @@ class Gate:
         self.in_flight += 1
         self._pool.in_flight += 1
         if self.tps is not None:
-            if self._credit:
-                self._credit -= 1
+            if self._credit_cap:  # _delay has just found a call's worth of credit
+                self._credit -= 1.0
                 return
             now = asyncio.get_running_loop().time()
             self._next_free = max(self._next_free, now) + self._interval

@@ -254,7 +254,7 @@ class RedisGate(Gate):
         self._closed = False
         super().__init__(tps, slots=slots, pool=pool)
         # The shared bucket is Redis's; a local start-up burst (on a fallback) could spend it.
-        self._credit = 0
+        self._drop_credit()
 
     def pause(self, seconds: float) -> None:
         """Hold every caller for ``seconds`` from now, here at once and in Redis for all."""

@@ -24,8 +24,9 @@ FAST = RetryPolicy(max_tries=3, initial_delay=0.01, max_delay=0.02)
 async def test_a_429_pause_holds_callers_already_queued(
     stub: tuple[str, dict[str, object]],
 ) -> None:
-    # tps=5, 12 callers: one goes every 0.2 s, the rest queue for their turn. The service
-    # answers the third request, after 50 ms, with the gateway's 429 (no Retry-After; the
+    # tps=5, 12 callers: four go at once (the start credit, a second's worth less one), then
+    # one every 0.2 s; the rest queue for their turn. The service answers the third request,
+    # after 50 ms, with the gateway's 429 (no Retry-After; the
     # delay is in the message). From that answer until the pause ends, not one request may
     # arrive, though nine callers were already queued.
     url, state = stub
@@ -53,7 +54,7 @@ async def test_a_429_pause_holds_callers_already_queued(
     during = [t for t in arrivals if answered < t < answered + 0.99]
     assert during == []
     assert len(arrivals) == 13  # 12 calls, one of them sent twice
-    assert sum(1 for t in arrivals if t < answered) == 3  # only those paced before it
+    assert sum(1 for t in arrivals if t < answered) == 4  # only the start credit's
 
 
 async def test_two_hundred_looping_callers_are_served_fairly(emulator: Emulator) -> None:
