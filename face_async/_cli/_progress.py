@@ -140,16 +140,11 @@ class Progress:
             print(text, file=self.out, flush=True)
 
     def __call__(self, event: EnrollEvent) -> None:
+        if isinstance(event, FaceAdded | FaceFailed) and self._was_unknown(event):
+            self._settled(event)
+            return
         if isinstance(event, FaceAdded):
             self.counts["added"] += 1
-            if (event.person, event.source) in self._unknown:
-                # Found applied by the final check: counted (and shown) once, as added.
-                self._unknown.discard((event.person, event.source))
-                self.counts["failed"] -= 1
-                if self.mode != "none":
-                    tally = f" ({self._tally()})" if self.mode == "ticks" else ""
-                    self.write(f"settled   {relative(event.source, self.root)}  added{tally}")
-                return
         elif isinstance(event, FaceSkipped):
             self.counts["already_enrolled"] += 1
         elif isinstance(event, FaceFailed):
@@ -168,6 +163,26 @@ class Progress:
             self._tick(event)
         else:
             self._bar(event)
+
+    def _was_unknown(self, event: FaceAdded | FaceFailed) -> bool:
+        return (event.person, event.source) in self._unknown
+
+    def _settled(self, event: FaceAdded | FaceFailed) -> None:
+        # An image reported outcome_unknown, then found applied by the final check or sent
+        # again after it: counted (and shown) once, with its final outcome.
+        self.counts["failed"] -= 1
+        if isinstance(event, FaceAdded):
+            self._unknown.discard((event.person, event.source))
+            self.counts["added"] += 1
+            outcome = "added"
+        else:
+            if event.reason != OUTCOME_UNKNOWN:
+                self._unknown.discard((event.person, event.source))
+            self.counts["failed"] += 1
+            outcome = f"failed: {event.reason}: {event.detail}"
+        if self.mode != "none":
+            tally = f" ({self._tally()})" if self.mode == "ticks" else ""
+            self.write(f"settled   {relative(event.source, self.root)}  {outcome}{tally}")
 
     def _started(self, event: EnrollStarted) -> None:
         self.total = event.images

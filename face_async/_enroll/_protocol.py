@@ -342,7 +342,8 @@ class ExactlyOnce:
         except (AuthenticationError, PermissionDenied, NotFound):
             raise  # the run cannot go on; a vanished person fails its images
         except FaceError as exc:
-            raise Abort(OUTCOME_UNKNOWN, f"could not check the outcome: {exc}") from exc
+            detail = f"could not check the outcome: {exc}"
+            raise Abort(OUTCOME_UNKNOWN, detail, unchecked=True) from exc
         face = await self.journal.face(self.run, pr.name, fp)
         return None if face is None else face.persisted_face_id
 

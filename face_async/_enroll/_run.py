@@ -116,7 +116,10 @@ class Enrollment(ExactlyOnce):
         self.added = 0
         self.skipped = 0
         self.failures: list[FaceFailure] = []
-        self.unknown: dict[tuple[str, str], FaceFailure] = {}  # outcome_unknown, by (name, fp)
+        # Images reported outcome_unknown, by (name, fp): their failure, where to read them
+        # again and whether their check failed (the final check re-sends those it finds not
+        # applied; the others were found not applied after each of their sends already).
+        self.unknown: dict[tuple[str, str], tuple[FaceFailure, ImageRef, int, bool]] = {}
 
     async def wait_for_consumer(self) -> None:
         """Under :func:`enroll_iter`, wait while its consumer is behind (back-pressure)."""
@@ -220,7 +223,7 @@ class Enrollment(ExactlyOnce):
                 self.journal.forget_face(self.run, pr.name, fp)  # surely not applied
             failure = self.fail(pr, source, exc.reason, exc.detail)
             if exc.reason == OUTCOME_UNKNOWN:
-                self.unknown[(pr.name, fp)] = failure
+                self.unknown[(pr.name, fp)] = (failure, image, index, exc.unchecked)
             return True
         self.added += 1
         self.changed = True
@@ -228,19 +231,29 @@ class Enrollment(ExactlyOnce):
         return True
 
     async def settle_and_recount(self) -> None:
-        """The final verification; images reported ``outcome_unknown`` that it found applied
-        become added."""
-        await self.settle()
-        for (name, fp), failure in list(self.unknown.items()):
-            face = await self.journal.face(self.run, name, fp)
-            if face is not None and face.persisted_face_id is not None:
+        """The final verification. An image reported ``outcome_unknown`` that it finds applied
+        becomes added; one whose check had failed and that it finds not applied (nothing can
+        land any more) is sent once again, and the writes of that round are verified in turn."""
+        for resend in (True, False):
+            await self.settle()
+            pending, self.unknown = self.unknown, {}
+            for (name, fp), (failure, image, index, unchecked) in pending.items():
+                face = await self.journal.face(self.run, name, fp)
+                face_id = None if face is None else face.persisted_face_id
+                if face_id is not None:
+                    self.failures.remove(failure)
+                    self.added += 1
+                    added = FaceAdded(person=name, source=failure.source, persisted_face_id=face_id)
+                    self.emit(added)
+                    continue
+                person = await self.journal.person(self.run, name) if resend and unchecked else None
+                if person is None or person.person_id is None:
+                    continue  # still unknown: the next run settles it
                 self.failures.remove(failure)
-                self.added += 1
-                self.emit(
-                    FaceAdded(person=name, source=failure.source,
-                              persisted_face_id=face.persisted_face_id)
-                )  # fmt: skip
-        self.unknown.clear()
+                pr = PersonRun(name=name, started=True, person_id=person.person_id)
+                await self.process_image(pr, image, index)  # reports the image once more
+            if not self.unknown:
+                return
 
     async def wait_training(self, groups: Any) -> Any:
         return await groups.wait_for_training(

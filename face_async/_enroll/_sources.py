@@ -40,7 +40,8 @@ UNREADABLE = "unreadable"  # the file could not be read
 INVALID_URL = "invalid_url"
 INVALID_PERSON = "invalid_person"  # the person name was refused (e.g. over 128 characters)
 # The face may have been added (ambiguous failures kept repeating, or the service could not be
-# read to check): kept in doubt in the journal; a rerun settles it.
+# read to check, also after the run's final verification and one more send): kept in doubt in
+# the journal; a rerun settles it.
 OUTCOME_UNKNOWN = "outcome_unknown"
 ERROR = "error"  # another service or transport error; a rerun retries
 # Reasons recorded in the journal: the image is not sent again on a rerun.
@@ -111,12 +112,14 @@ def fingerprint_of(user_data: str | None) -> str | None:
 
 
 class Abort(Exception):
-    """An image failed (internal to enroll); carries the reason."""
+    """An image failed (internal to enroll); carries the reason. ``unchecked``: an
+    ``outcome_unknown`` whose check could not read the service."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, *, unchecked: bool = False) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        self.unchecked = unchecked
 
 
 def source_label(person: str, image: ImageRef, index: int) -> str:

@@ -40,3 +40,21 @@ def test_other_failures_stay_failed() -> None:
     progress(FaceFailed(person="ann", source="ann/2.jpg", reason="invalid_image", detail="x"))
     progress(FaceAdded(person="bob", source="bob/2.jpg", persisted_face_id="f2"))
     assert progress.counts == {"added": 1, "already_enrolled": 0, "failed": 1}
+
+
+def test_an_unknown_outcome_sent_again_counts_once_with_its_final_outcome() -> None:
+    # Not found by the final check, so sent once more: that send's outcome replaces the
+    # first report (failed for another reason, or still unknown), counted once.
+    out = io.StringIO()
+    progress = Progress("lines", out)
+    progress(FaceFailed(person="ann", source="ann/1.jpg", reason=OUTCOME_UNKNOWN, detail="reset"))
+    progress(FaceFailed(person="bob", source="bob/1.jpg", reason=OUTCOME_UNKNOWN, detail="reset"))
+    progress(FaceFailed(person="ann", source="ann/1.jpg", reason="invalid_image", detail="no face"))
+    progress(FaceFailed(person="bob", source="bob/1.jpg", reason=OUTCOME_UNKNOWN, detail="reset"))
+    assert progress.counts == {"added": 0, "already_enrolled": 0, "failed": 2}
+    assert out.getvalue().splitlines()[-2:] == [
+        "settled   ann/1.jpg  failed: invalid_image: no face",
+        "settled   bob/1.jpg  failed: outcome_unknown: reset",
+    ]
+    progress(FaceAdded(person="bob", source="bob/1.jpg", persisted_face_id="f1"))
+    assert progress.counts == {"added": 1, "already_enrolled": 0, "failed": 1}

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from face_async import AsyncFaceClient, FaceValidationError
+from face_async import AsyncFaceClient, FaceValidationError, RetryPolicy
 from face_async._enroll import (
     EnrollEvent,
     FaceAdded,
+    FaceFailed,
     Journal,
     JournalBusy,
     WaitingForLateWrites,
@@ -66,6 +67,39 @@ async def test_a_face_and_a_person_answered_after_the_timeout_leave_one_of_each(
     # The default window is twice the request timeout, from the last doubtful send.
     assert 0 < waits[0].seconds <= 0.6
     assert report.settle_wait == pytest.approx(waits[0].seconds)
+
+
+@pytest.mark.parametrize(
+    ("kind", "applied"), [("reset_before", False), ("reset_after_commit", True)]
+)
+async def test_an_add_face_whose_check_fails_is_settled_in_the_same_run(
+    emulator: Emulator, kind: str, applied: bool
+) -> None:
+    """The add-face gets no answer and every try of the check after it fails, so the image
+    is reported outcome_unknown. After the late-write window the final check finds it
+    applied (counted as added) or not applied, and then sends it once more: the run ends ok
+    with exactly one face either way."""
+    image = make_face_image("carol", variant=0)
+    retry = RetryPolicy(max_tries=2, initial_delay=0.01)
+    async with AsyncFaceClient(emulator.url, key=emulator.key, retry=retry) as client:
+        await client.person_groups.create("g", name="g")
+        emulator.config.faults = [
+            Fault(kind, 1.0, "PersonGroupPerson_AddFaceFromStream", count=1),
+            Fault("500", 1.0, "PersonGroupPerson_Get", count=2),
+        ]
+        events: list[EnrollEvent] = []
+        report = await enroll(
+            client, "g", {"carol": [image]}, train=False, late_write_window=0.2,
+            on_event=events.append,
+        )  # fmt: skip
+    assert emulator.stats.faults["500"] == 2  # the check failed on both tries
+    assert [e.reason for e in events if isinstance(e, FaceFailed)] == ["outcome_unknown"]
+    assert report.ok
+    assert (report.faces_added, report.failures) == (1, ())
+    assert persons_and_faces(emulator, "g") == [("carol", [PREFIX + fingerprint(image)])]
+    sends = emulator.stats.requests["PersonGroupPerson_AddFaceFromStream"]
+    assert sends == (1 if applied else 2)  # re-sent only when the check found it missing
+    assert sum(isinstance(e, FaceAdded) for e in events) == 1
 
 
 async def test_a_rerun_without_journal_merges_twins_by_the_derived_token(
