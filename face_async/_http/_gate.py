@@ -123,12 +123,10 @@ class Gate:
         # The start credit: calls that may leave at once, refilled at tps until it first runs
         # dry (the service's bucket refills while the burst goes out). A second's worth less
         # one call: the margin for the first call arriving later than the ones after it (it
-        # opens a connection), as the service's bucket counts from that arrival. Set before
-        # set_tps: subclasses that must not burst drop it there (_drop_credit).
-        self._credit_cap = 0.0
-        if isinstance(tps, (int, float)) and math.isfinite(tps) and tps >= 1:
-            self._credit_cap = float(max(0, math.floor(tps) - 1))
-        self._credit = self._credit_cap
+        # opens a connection), as the service's bucket counts from that arrival. Only a gate
+        # made with a limit has one (set_tps cuts it to size; subclasses that must not burst
+        # drop it there, _drop_credit).
+        self._credit_cap = self._credit = math.inf if tps is not None else 0.0
         self._credit_at: float | None = None  # loop time of the last refill
         self.set_tps(tps)
 
@@ -147,6 +145,9 @@ class Gate:
             # one second, which a per-second quota answers with 429s and a pause for
             # everyone. Only a call let out late is made up for (GCRA's tolerance).
             self._burst_window = min(_LATE_TOLERANCE, self._interval)
+            # The start credit: a second's worth less one, cut down if the limit is lowered.
+            self._credit_cap = min(self._credit_cap, float(max(0, math.floor(tps) - 1)))
+            self._credit = min(self._credit, self._credit_cap)
 
     @property
     def waiting(self) -> int:

@@ -220,3 +220,17 @@ def test_registry_keys_by_endpoint_and_credential() -> None:
     assert a.slots == 7
     assert registry.get("https://a", "key:1", 5.0).tps == 5.0  # the latest setting wins
     assert len(registry) == 3
+
+
+async def test_a_lowered_limit_cuts_the_start_credit() -> None:
+    gate = Gate(tps=100)
+    gate.set_tps(5)  # enroll(tps=5) on a client made with tps=100
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    admitted = []
+    for _ in range(6):
+        await gate.acquire()
+        admitted.append(loop.time() - started)
+        gate.release()
+    assert sum(1 for t in admitted if t < 0.1) == 4  # a second's worth of 5 less one
+    assert Gate(tps=None)._credit_cap == 0  # no limit, no credit: a later limit spaces calls
