@@ -3,6 +3,7 @@
 ``python -m benchmarks._lag '<json>'`` imports face-async alone (the heap a service using it
 would have, not the benchmark driver's), then, on one event loop:
 
+0. the machine's floor: ``time.sleep(0.001)`` in a plain thread for ``idle_s`` seconds;
 1. an idle baseline: the probe alone for ``idle_s`` seconds — the machine's own timer and
    scheduling noise (a shared VM's steal shows here);
 2. ``enroll()`` of ``faces`` faces (10 per person, a lazy source, ``max_concurrency`` writes) with
@@ -96,6 +97,18 @@ def _steal_pct(before: list[int] | None, after: list[int] | None) -> float | Non
     delta = [b - a for a, b in zip(before, after, strict=False)]
     total = sum(delta)
     return 100.0 * delta[7] / total if total else None
+
+
+def _sleep_floor(seconds: float) -> dict[str, Any]:
+    """How late ``time.sleep(0.001)`` wakes in a plain thread, no event loop: the machine's
+    own timer and scheduling floor, which no loop on it can beat."""
+    lateness = array("d")
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        start = time.perf_counter()
+        time.sleep(0.001)
+        lateness.append(max(0.0, time.perf_counter() - start - 0.001))
+    return _stats_ms(lateness)
 
 
 async def _probe(stalls: array[float], stop: asyncio.Event) -> None:
@@ -196,9 +209,11 @@ def main(argv: list[str]) -> int:
     if config.get("freeze"):
         gc.collect()
         gc.freeze()
+    machine = _sleep_floor(float(config.get("idle_s", 2.0)))
     loop = MeasuredLoop()
     try:
         result = loop.run_until_complete(measure(config))
+        result["machine"] = machine
         loop.run_until_complete(loop.shutdown_default_executor())
     finally:
         loop.close()
