@@ -243,6 +243,7 @@ class Enrollment(ExactlyOnce):
                 if face_id is not None:
                     self.failures.remove(failure)
                     self.added += 1
+                    self.changed = True
                     added = FaceAdded(person=name, source=failure.source, persisted_face_id=face_id)
                     self.emit(added)
                     continue
@@ -252,8 +253,8 @@ class Enrollment(ExactlyOnce):
                 self.failures.remove(failure)
                 pr = PersonRun(name=name, started=True, person_id=person.person_id)
                 await self.process_image(pr, image, index)  # reports the image once more
-            if not self.unknown:
-                return
+            if not self.unknown and not self.unsettled:
+                return  # the re-sends raised no doubt: nothing left to verify
 
     async def wait_training(self, groups: Any) -> Any:
         return await groups.wait_for_training(

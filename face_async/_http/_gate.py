@@ -73,13 +73,15 @@ class Gate:
     """Admission for one (endpoint, credential): rate, 429 pause and pool slots, in one queue.
 
     ``tps``: calls per second (None: no limit; below 1, one call per ``1/tps`` s). Like the
-    service's bucket, the gate starts nearly full (one second of calls less one may go at once,
-    and this start credit refills at ``tps`` until it first runs dry); after that, calls are
-    spaced ``1/tps`` s apart, and a call let out late by the event loop (up to one spacing,
-    at most 50 ms) does not cost capacity: in any time ``t`` from the first call fewer than
-    ``tps * (1 + t)`` calls leave. ``slots``: requests
-    in flight at once through this gate (0: no limit); ``pool``: the slots shared with other
-    gates. Use ``await acquire()`` ... ``release()`` around each attempt.
+    service's bucket, the gate starts nearly full: one second of calls less one may go at
+    once, and this start credit refills at ``tps`` for a second from the first answer, unless
+    it runs dry or a 429 pauses the gate. After that, calls are spaced ``1/tps`` s apart, and
+    a call let out late by the event loop (up to one spacing, at most 50 ms) does not cost
+    capacity: in any time ``t`` from the first call's arrival at the service fewer than
+    ``tps * (1 + t)`` calls arrive (for ``tps`` >= 2; below, the late-call window may let one
+    call out early after a quiet time). ``slots``: requests in flight at once through this
+    gate (0: no limit); ``pool``: the slots shared with other gates. Use ``await
+    acquire()`` ... ``release()`` around each attempt.
     """
 
     __slots__ = (
@@ -87,6 +89,7 @@ class Gate:
         "_credit",
         "_credit_at",
         "_credit_cap",
+        "_credit_until",
         "_interval",
         "_next_free",
         "_pool",
@@ -120,14 +123,16 @@ class Gate:
         self._pool = pool if pool is not None else Pool()
         self._pool.gates.append(self)
         self._timer: asyncio.TimerHandle | None = None
-        # The start credit: calls that may leave at once, refilled at tps until it first runs
-        # dry (the service's bucket refills while the burst goes out). A second's worth less
-        # one call: the margin for the first call arriving later than the ones after it (it
-        # opens a connection), as the service's bucket counts from that arrival. Only a gate
-        # made with a limit has one (set_tps cuts it to size; subclasses that must not burst
-        # drop it there, _drop_credit).
+        # The start credit: calls that may leave at once, a second's worth less one. It
+        # refills at tps, as the service's bucket does while the burst goes out, from the
+        # first answer (the bucket counts from the first call's arrival, which a connection's
+        # set-up may delay past the calls after it; the answer comes later still) until it
+        # first runs dry, a second has passed since that answer, or a 429 pauses the gate.
+        # Only a gate made with a limit has one (set_tps cuts it to size; subclasses that
+        # must not burst drop it there, _drop_credit).
         self._credit_cap = self._credit = math.inf if tps is not None else 0.0
-        self._credit_at: float | None = None  # loop time of the last refill
+        self._credit_at: float | None = None  # loop time of the last refill (None: no answer)
+        self._credit_until = math.inf  # the start ends a second after the first answer
         self.set_tps(tps)
 
     def set_tps(self, tps: float | None) -> None:
@@ -178,6 +183,9 @@ class Gate:
 
     def release(self) -> None:
         """Give back the slot taken by :meth:`acquire` (call once per acquire)."""
+        if self._credit_cap and self._credit_at is None:
+            self._credit_at = asyncio.get_running_loop().time()  # the first answer
+            self._credit_until = self._credit_at + 1.0
         self.in_flight -= 1
         pool = self._pool
         pool.in_flight -= 1
@@ -189,6 +197,7 @@ class Gate:
 
     def pause(self, seconds: float) -> None:
         """Hold every caller, queued or yet to come, for ``seconds`` from now (extends only)."""
+        self._drop_credit()  # the service's bucket is not where the credit thought: spaced
         loop = asyncio.get_running_loop()
         until = loop.time() + seconds
         if until > self.pause_until:
@@ -216,28 +225,37 @@ class Gate:
         """No start credit: calls are spaced from the first."""
         self._credit = self._credit_cap = 0.0
 
-    def _has_credit(self, now: float) -> bool:
-        # Refills the start credit; when it runs dry, the spacing takes over at the moment the
-        # credit's bucket would hold its next call (the late-call window added, so that it
-        # only ever makes up for lateness and never lets a call out ahead of the bucket).
-        if not self._credit_cap or self.tps is None:
-            return False
-        if self._credit_at is not None:
-            refill = (now - self._credit_at) * self.tps
-            self._credit = min(self._credit_cap, self._credit + refill)
+    def _credit_delay(self, now: float) -> float | None:
+        # While the start credit lasts: 0.0 (a call's worth is there) or inf (spent before
+        # the first answer: release() dispatches). Once it runs dry after the first answer,
+        # None: the spacing takes over at the moment the credit's bucket would hold its next
+        # call (the late-call window added, so that it only ever makes up for lateness and
+        # never lets a call out ahead of the bucket).
+        assert self.tps is not None
+        if self._credit_at is None:
+            return 0.0 if self._credit >= 1.0 else math.inf
+        refill = (now - self._credit_at) * self.tps
+        self._credit = min(self._credit_cap, self._credit + refill)
         self._credit_at = now
-        if self._credit >= 1.0:
-            return True
-        self._next_free = now + (1.0 - self._credit) * self._interval + self._burst_window
+        if self._credit >= 1.0 and now < self._credit_until:
+            return 0.0
+        # Dry, or a second after the first answer: the start is over (a credit kept up by
+        # light traffic would be a refilled burst).
+        self._next_free = now + max(0.0, 1.0 - self._credit) * self._interval
+        self._next_free += self._burst_window
         self._drop_credit()
-        return False
+        return None
 
     def _delay(self, now: float) -> float:
         # Seconds until the head may go, as far as the pause and the rate are concerned.
         delay = self.pause_until - now
-        if self.tps is not None and not self._has_credit(now):
-            delay = max(delay, self._next_free - self._burst_window - now)
-        return delay
+        if self.tps is None:
+            return delay
+        if self._credit_cap:
+            credit_delay = self._credit_delay(now)
+            if credit_delay is not None:
+                return max(delay, credit_delay)
+        return max(delay, self._next_free - self._burst_window - now)
 
     def _admit(self) -> None:
         self.in_flight += 1
@@ -261,7 +279,8 @@ class Gate:
                 return  # release() dispatches again
             delay = self._delay(loop.time())
             if delay > 0.0:
-                self._wake_at(loop, loop.time() + delay)
+                if delay != math.inf:  # inf: an answer (release) or Redis dispatches
+                    self._wake_at(loop, loop.time() + delay)
                 return
             heapq.heappop(waiters)
             self._admit()

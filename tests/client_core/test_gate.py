@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 
 import pytest
 
@@ -234,3 +235,51 @@ async def test_a_lowered_limit_cuts_the_start_credit() -> None:
         gate.release()
     assert sum(1 for t in admitted if t < 0.1) == 4  # a second's worth of 5 less one
     assert Gate(tps=None)._credit_cap == 0  # no limit, no credit: a later limit spaces calls
+
+
+async def test_the_start_credit_refills_only_from_the_first_answer() -> None:
+    # The service's bucket counts from the first call's arrival, which a connection's set-up
+    # may delay past the calls behind it; the first answer comes after it for sure. A credit
+    # spent before any answer waits for one, then refills from that moment.
+    gate = Gate(tps=10)
+    for _ in range(9):  # the whole credit, in flight, nothing answered yet
+        await gate.acquire()
+    loop = asyncio.get_running_loop()
+    tenth = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)
+    assert gate.waiting == 1
+    assert gate._delay(loop.time() + 60.0) == math.inf  # no refill without an answer
+    answered = loop.time()
+    gate.release()  # the first answer
+    await tenth
+    assert loop.time() - answered >= 0.099  # a tenth of a second's refill
+
+
+async def _three_calls(gate: Gate) -> float:
+    """Seconds from the first to the third of three calls through ``gate``."""
+    loop = asyncio.get_running_loop()
+    times = []
+    for _ in range(3):
+        await gate.acquire()
+        times.append(loop.time())
+        gate.release()
+    return times[-1] - times[0]
+
+
+@pytest.mark.parametrize("end", ["a 429 pause", "a quiet second"])
+async def test_the_start_credit_ends_with_a_pause_or_a_second_after_the_first_answer(
+    end: str,
+) -> None:
+    # Kept up by light traffic or refilled during a pause, the credit would be a refilled
+    # burst (two seconds' worth in one against a per-second quota); after a 429 the service
+    # has said its bucket is not where the gate thought. From then on calls are spaced.
+    gate = Gate(tps=10)
+    await gate.acquire()
+    gate.release()  # the first answer: 8 calls of credit left
+    if end == "a 429 pause":
+        gate.pause(0.2)
+    else:
+        await asyncio.sleep(1.05)  # the time that passes is what is tested
+    # Spaced 1/tps (after a quiet time the late-call window may let one out 50 ms early),
+    # not three at once.
+    assert await _three_calls(gate) >= 0.14

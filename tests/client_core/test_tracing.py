@@ -45,9 +45,7 @@ async def test_one_span_per_attempt_named_after_the_operation(emulator: Emulator
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    emulator.config.faults = [
-        Fault("503", probability=1.0, operations="PersonGroup_List", count=1)
-    ]
+    emulator.config.faults = [Fault("503", probability=1.0, operations="PersonGroup_List", count=1)]
     configs = [create_trace_config(tracer_provider=provider), span_namer()]
     async with AsyncFaceClient(
         emulator.url, key=emulator.key, trace_configs=configs,

@@ -102,6 +102,29 @@ async def test_an_add_face_whose_check_fails_is_settled_in_the_same_run(
     assert sum(isinstance(e, FaceAdded) for e in events) == 1
 
 
+async def test_a_re_sent_image_whose_first_copy_lands_late_is_verified_again(
+    emulator: Emulator,
+) -> None:
+    """The re-send of an image whose check failed is itself answered after the client's
+    timeout, then sent again and confirmed: its late first copy lands within the window and
+    the second round of the final check removes it."""
+    image = make_face_image("carol", variant=0)
+    emulator.config.slow_seconds = 0.5
+    retry = RetryPolicy(max_tries=2, initial_delay=0.01)
+    async with AsyncFaceClient(emulator.url, key=emulator.key, retry=retry, timeout=0.3) as client:
+        await client.person_groups.create("g", name="g")
+        emulator.config.faults = [
+            Fault("reset_before", 1.0, "PersonGroupPerson_AddFaceFromStream", count=1),
+            Fault("500", 1.0, "PersonGroupPerson_Get", count=2),
+            Fault("slow", 1.0, "PersonGroupPerson_AddFaceFromStream", count=1),
+        ]
+        report = await enroll(client, "g", {"carol": [image]}, train=False, late_write_window=0.6)
+    await emulator.stats.wait_for(lambda stats: stats.in_flight == 0)
+    assert emulator.stats.faults["slow"] == 1
+    assert (report.ok, report.faces_added, report.duplicates_removed) == (True, 1, 1)
+    assert persons_and_faces(emulator, "g") == [("carol", [PREFIX + fingerprint(image)])]
+
+
 async def test_a_rerun_without_journal_merges_twins_by_the_derived_token(
     emulator: Emulator, client: AsyncFaceClient
 ) -> None:
