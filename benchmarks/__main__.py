@@ -103,6 +103,8 @@ FULL: dict[str, dict[str, Any]] = {
         "max_rounds": 15,
         "bound_s": 240,
         "lag_faces": 10_000,
+        "lag_runs": 3,
+        "lag_idle_s": 3.0,
         "runs": 1,
     },
     # ~13 min: per run 4 modes of 1,000 calls at 20/s (~52 s each), 30 s adaptive, the pool.
@@ -169,7 +171,10 @@ SMOKE: dict[str, dict[str, Any]] = {
         "min_kills": 1,
         "max_rounds": 8,
         "bound_s": 40,
-        "lag_faces": 0,
+        # The probe's code path at a toy size (its figures mean nothing at 200 faces).
+        "lag_faces": 200,
+        "lag_runs": 1,
+        "lag_idle_s": 0.2,
     },
     "scaleout": {
         **FULL["scaleout"],

@@ -171,6 +171,7 @@ def _lag_child(
     freeze: bool,
     group: str,
     max_concurrency: int = 16,
+    idle_s: float = 3.0,
 ) -> dict[str, Any]:
     """One probe run in a fresh process (benchmarks/_lag.py); its JSON figures."""
     import json
@@ -182,7 +183,7 @@ def _lag_child(
         image.write_bytes(make_face_image("lag"))
     config = {
         "url": emu.url, "key": emu.key, "faces": faces, "journal": str(journal),
-        "image": str(image), "freeze": freeze, "group": group, "idle_s": 3.0,
+        "image": str(image), "freeze": freeze, "group": group, "idle_s": idle_s,
         "max_concurrency": max_concurrency,
     }  # fmt: skip
     env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
@@ -210,6 +211,7 @@ def loop_lag(config: dict[str, Any], tmp: Path) -> dict[str, Any]:
                 run = _lag_child(
                     emu, tmp, faces, tmp / f"{key}-{index}.sqlite", freeze=freeze,
                     group=f"{key}-{index}", max_concurrency=concurrency,
+                    idle_s=config.get("lag_idle_s", 3.0),
                 )  # fmt: skip
                 out[key].append(run)
         held = tmp / "held.sqlite"
@@ -226,7 +228,10 @@ def loop_lag(config: dict[str, Any], tmp: Path) -> dict[str, Any]:
         try:
             assert holder.stdout is not None
             holder.stdout.readline()
-            out["journal_held"] = _lag_child(emu, tmp, 100, held, freeze=False, group="held")
+            out["journal_held"] = _lag_child(
+                emu, tmp, 100, held, freeze=False, group="held",
+                idle_s=config.get("lag_idle_s", 3.0),
+            )  # fmt: skip
         finally:
             if holder.stdin is not None:
                 holder.stdin.close()
