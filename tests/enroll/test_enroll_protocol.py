@@ -102,6 +102,29 @@ async def test_an_add_face_whose_check_fails_is_settled_in_the_same_run(
     assert sum(isinstance(e, FaceAdded) for e in events) == 1
 
 
+async def test_the_same_photo_again_while_its_first_copy_is_in_doubt_is_not_sent(
+    emulator: Emulator,
+) -> None:
+    """The same photo twice for one person, the first add-face's outcome unknown (no answer,
+    the check failed): the second copy is not sent (it was, and both were counted added);
+    the final verification re-sends the first. One face, one added, one skipped."""
+    image = make_face_image("dave", variant=0)
+    retry = RetryPolicy(max_tries=2, initial_delay=0.01)
+    async with AsyncFaceClient(emulator.url, key=emulator.key, retry=retry) as client:
+        await client.person_groups.create("g", name="g")
+        emulator.config.faults = [
+            Fault("reset_before", 1.0, "PersonGroupPerson_AddFaceFromStream", count=1),
+            Fault("500", 1.0, "PersonGroupPerson_Get", count=2),
+        ]
+        report = await enroll(
+            client, "g", {"dave": [image, image]}, train=False, late_write_window=0.2,
+            max_concurrency=1,
+        )  # fmt: skip
+    assert (report.ok, report.faces_added, report.faces_skipped) == (True, 1, 1)
+    assert persons_and_faces(emulator, "g") == [("dave", [PREFIX + fingerprint(image)])]
+    assert emulator.stats.requests["PersonGroupPerson_AddFaceFromStream"] == 2
+
+
 async def test_a_re_sent_image_whose_first_copy_lands_late_is_verified_again(
     emulator: Emulator,
 ) -> None:
