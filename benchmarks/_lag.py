@@ -13,9 +13,13 @@ The probe wakes every 1 ms (``asyncio.sleep(0.001)``) and records how late it wo
 clock). The loop also records the thread CPU time of each of its iterations (``_run_once``,
 asyncio's private iteration step; a benchmark may lean on it): the work of one iteration is
 what delays every other coroutine, free of the machine's noise. Garbage collections are timed
-through ``gc.callbacks``. ``freeze``: ``gc.freeze()`` after start-up, as the ``face-async``
-program does. Samples go into ``array`` buffers, so that measuring adds no objects for the
-collector to walk. Prints one JSON object.
+through ``gc.callbacks``. ``start``, the collector at the start: ``fresh`` (right after the
+imports: the host's first full collection, which walks every module and class, is still to
+come, and comes as soon as a few more young collections have run, whatever the program does),
+``collected`` (``gc.collect()`` after the imports: a process past that first full collection,
+as a service running for a while is), ``frozen`` (``gc.freeze()`` after start-up, as the
+``face-async`` program does). Samples go into ``array`` buffers, so that measuring adds no
+objects for the collector to walk. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -146,7 +150,7 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
 
     out: dict[str, Any] = {
         "faces": faces,
-        "freeze": bool(config.get("freeze")),
+        "start": config.get("start", "fresh"),
         "max_concurrency": int(config.get("max_concurrency", 16)),
     }
     async with AsyncFaceClient(config["url"], key=config["key"]) as client:
@@ -206,8 +210,9 @@ def main(argv: list[str]) -> int:
     # Load what the run will use before freezing, as a program does at start-up.
     import face_async._enroll  # noqa: F401
 
-    if config.get("freeze"):
+    if config.get("start") in ("collected", "frozen"):
         gc.collect()
+    if config.get("start") == "frozen":
         gc.freeze()
     machine = _sleep_floor(float(config.get("idle_s", 2.0)))
     loop = MeasuredLoop()
