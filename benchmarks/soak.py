@@ -204,11 +204,11 @@ def _lag_child(
 
 
 def loop_lag(config: dict[str, Any], tmp: Path) -> dict[str, Any]:
-    """Loop stalls during an enrollment (file journal) as a library user runs it and as the
-    ``face-async`` program does (``gc.freeze()`` after start-up), then with the journal
-    held by another process."""
+    """Loop stalls during an enrollment (file journal) in each of :data:`LAG_MODES`, then
+    with the journal held by another process."""
     out: dict[str, Any] = {key: [] for key, _, _ in LAG_MODES}
     faces = config["lag_faces"]
+    idle_s = config.get("lag_idle_s", 3.0)
     with _harness.EmulatorProcess() as emu:
         # Interleaved, so that the machine's noise spreads over every mode.
         for index in range(config.get("lag_runs", 3)):
@@ -216,8 +216,7 @@ def loop_lag(config: dict[str, Any], tmp: Path) -> dict[str, Any]:
                 _harness.log(f"loop lag {key} run {index + 1}")
                 run = _lag_child(
                     emu, tmp, faces, tmp / f"{key}-{index}.sqlite", start=start,
-                    group=f"{key}-{index}", max_concurrency=concurrency,
-                    idle_s=config.get("lag_idle_s", 3.0),
+                    group=f"{key}-{index}", max_concurrency=concurrency, idle_s=idle_s,
                 )  # fmt: skip
                 out[key].append(run)
         held = tmp / "held.sqlite"
@@ -235,9 +234,8 @@ def loop_lag(config: dict[str, Any], tmp: Path) -> dict[str, Any]:
             assert holder.stdout is not None
             holder.stdout.readline()
             out["journal_held"] = _lag_child(
-                emu, tmp, 100, held, start="fresh", group="held",
-                idle_s=config.get("lag_idle_s", 3.0),
-            )  # fmt: skip
+                emu, tmp, 100, held, start="fresh", group="held", idle_s=idle_s
+            )
         finally:
             if holder.stdin is not None:
                 holder.stdin.close()

@@ -187,14 +187,14 @@ class Enrollment(ExactlyOnce):
             self.journal.fail_face(self.run, pr.name, fp, exc.reason, source)
             self.fail(pr, source, exc.reason, exc.detail)
             return False
-        if (pr.name, fp) in self.unknown:
-            # The same photo again while its first copy's outcome is unknown: the final
-            # verification settles that copy (the same image twice is enrolled once).
-            self.skipped += 1
-            self.emit(FaceSkipped(person=pr.name, source=source, reason="already_enrolled"))
-            return False
-        recorded = await self.journal.intend_face(self.run, pr.name, fp, source, time.time())
-        if recorded is not None and recorded.persisted_face_id is not None:
+        # The same photo again while its first copy's outcome is unknown is not sent: the final
+        # verification settles that copy (the same image twice is enrolled once).
+        in_doubt = (pr.name, fp) in self.unknown
+        recorded = (
+            None if in_doubt
+            else await self.journal.intend_face(self.run, pr.name, fp, source, time.time())
+        )  # fmt: skip
+        if in_doubt or (recorded is not None and recorded.persisted_face_id is not None):
             self.skipped += 1
             self.emit(FaceSkipped(person=pr.name, source=source, reason="already_enrolled"))
             return False
